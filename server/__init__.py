@@ -1,0 +1,3 @@
+"""Gradscape: a live gradient-descent visualizer."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""The FastAPI application: routes, static files, error format and headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import __version__
+from server.errors import FieldError, from_errors
+from server.jsonenc import ORJSONResponse
+from server.live.session import Session
+from server.routes import api, pages, ws
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class FrameAncestors:
+    """Allow embedding per settings with CSP frame-ancestors (never X-Frame-Options)."""
+
+    def __init__(self, app: ASGIApp, value: str) -> None:
+        self.app = app
+        self.header = (b"content-security-policy", f"frame-ancestors {value}".encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], self.header]
+            await send(message)
+
+        await self.app(scope, receive, with_header)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Gradscape",
+        version=__version__,
+        summary="Optimizers from scratch, streamed live to a Plotly page.",
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.sessions = set[Session]()
+
+    @app.exception_handler(FieldError)
+    async def field_error(_: Request, exc: FieldError) -> ORJSONResponse:
+        return ORJSONResponse(exc.to_json(), status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+        errors = exc.errors()
+        body = from_errors(errors).to_json()
+        body["detail"] = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": e.get("type")}
+            for e in errors
+        ]
+        return ORJSONResponse(body, status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, object]:
+        return {"status": "ok", "version": __version__, "sessions": len(app.state.sessions)}
+
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(FrameAncestors, value=settings.frame_ancestors)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,284 @@
+"""One websocket session: a receive loop that handles commands, a producer that streams frames.
+
+The receive loop never sends: it queues replies and wakes the producer, which sends everything in
+order (replies, then the frame of new points, then events), so a client sees a ``set`` acked
+before any point computed with the change. Sends have a timeout; a client that stops reading is
+closed. The race only advances in the producer, so a stalled client costs no memory beyond the
+race's own points: the next frame is simply fuller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import numpy as np
+import orjson
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.engine import Chunk, Race, Stop
+from server.errors import FieldError, from_validation
+from server.jsonenc import dumps_text
+from server.live import commands
+from server.live.explain import explain
+from server.live.ratelimit import TokenBucket
+from server.live.state import Clock, CloseCode
+from server.problems.factory import Built
+from server.settings import Settings
+
+_ids = itertools.count(1)
+TASK_PREFIX = "gradscape-session-"
+
+
+class SessionClosed(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Session:
+    def __init__(self, ws: WebSocket, settings: Settings) -> None:
+        self.ws = ws
+        self.settings = settings
+        self.id = next(_ids)
+        self.race: Race | None = None
+        self.built: Built | None = None
+        self.clock = Clock.IDLE
+        self.steps_per_second = 60.0
+        self._origin_time = 0.0
+        self._origin_step = 0
+        self._outbox: list[dict[str, Any]] = []
+        self._pending: dict[str, list[Chunk]] = {}
+        self._stops: list[Stop] = []
+        self._announce_done = False
+        self._wake = asyncio.Event()
+        self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
+        self._refused_in_a_row = 0
+        self.tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the accepted websocket until either side ends it; always clean up."""
+        loop = asyncio.get_running_loop()
+        self._origin_time = loop.time()
+        self.reply(
+            {
+                "type": "hello",
+                "version": 1,
+                "limits": {
+                    "max_runs": self.settings.max_runs,
+                    "max_steps": self.settings.max_steps,
+                    "max_steps_per_second": self.settings.max_steps_per_second,
+                    "max_message_bytes": self.settings.max_message_bytes,
+                    "frames_per_second": self.settings.frames_per_second,
+                },
+            }
+        )
+        self.tasks = [
+            asyncio.create_task(self._receive_loop(), name=f"{TASK_PREFIX}{self.id}-receive"),
+            asyncio.create_task(self._produce(), name=f"{TASK_PREFIX}{self.id}-produce"),
+        ]
+        code, reason = CloseCode.NORMAL, ""
+        try:
+            done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if isinstance(exc, SessionClosed):
+                    code, reason = exc.code, exc.reason
+                elif exc is not None and not isinstance(exc, WebSocketDisconnect):
+                    raise exc
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            self.race = None
+            self._pending.clear()
+            await self._close(code, reason)
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.ws.application_state is WebSocketState.DISCONNECTED:
+            return
+        if self.ws.client_state is WebSocketState.DISCONNECTED:
+            return
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), timeout=1.0)
+        except Exception:  # the peer is gone or stalled; uvicorn drops the transport
+            return
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(
+                    self.ws.receive(), timeout=self.settings.idle_timeout
+                )
+            except TimeoutError:
+                if self.clock is Clock.RUNNING:
+                    continue
+                raise SessionClosed(CloseCode.GOING_AWAY, "idle for too long") from None
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            text = message.get("text")
+            self.handle_raw(text.encode() if text is not None else message.get("bytes") or b"")
+
+    def handle_raw(self, data: bytes) -> None:
+        """Handle one client message; every refusal becomes an ``error`` reply."""
+        if not self._bucket.take():
+            self._refused_in_a_row += 1
+            if self._refused_in_a_row > self.settings.flood_close_after:
+                raise SessionClosed(CloseCode.POLICY_VIOLATION, "too many messages")
+            if self._refused_in_a_row == 1:
+                self.error(
+                    "",
+                    "Too many messages: slow down (the limit is "
+                    f"{self.settings.message_rate:g} per second).",
+                )
+            return
+        self._refused_in_a_row = 0
+        if len(data) > self.settings.max_message_bytes:
+            self.error(
+                "",
+                f"Message too large ({len(data)} bytes; the limit is "
+                f"{self.settings.max_message_bytes}).",
+            )
+            return
+        try:
+            msg = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            self.error(
+                "",
+                f"Not valid JSON ({exc}). NaN, Infinity and numbers beyond 1e308 are not allowed.",
+            )
+            return
+        try:
+            commands.dispatch(self, msg)
+        except FieldError as exc:
+            self.reply({"type": "error", **exc.to_json()})
+        except ValidationError as exc:
+            self.reply({"type": "error", **from_validation(exc).to_json()})
+
+    # -- replies and frames ----------------------------------------------------------------
+
+    def reply(self, message: dict[str, Any]) -> None:
+        self._outbox.append(message)
+        self._wake.set()
+
+    def error(self, field: str, message: str) -> None:
+        self.reply({"type": "error", "message": message, "field": field})
+
+    def status(self) -> None:
+        step = self.race.step if self.race else 0
+        self.reply(
+            {
+                "type": "status",
+                "state": self.clock.value,
+                "step": step,
+                "steps_per_second": self.steps_per_second,
+            }
+        )
+
+    def restart_clock(self) -> None:
+        """Pace from now on at the current speed, from the race's current step."""
+        self._origin_time = asyncio.get_running_loop().time()
+        self._origin_step = self.race.step if self.race else 0
+
+    def collect(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
+        for run, chunk in chunks.items():
+            self._pending.setdefault(run, []).append(chunk)
+        self._stops.extend(stops)
+        if self.race is not None and self.race.done and self.clock is not Clock.DONE:
+            self.clock = Clock.DONE
+            self._announce_done = True
+        self._wake.set()
+
+    def clear_stream(self) -> None:
+        self._pending.clear()
+        self._stops.clear()
+        self._announce_done = False
+
+    async def _produce(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1.0 / self.settings.frames_per_second
+        next_tick = loop.time()
+        while True:
+            delay = next_tick - loop.time()
+            if delay > 0 and not self._outbox:
+                handle = loop.call_later(delay, self._wake.set)
+                await self._wake.wait()
+                handle.cancel()
+            self._wake.clear()
+            await self._flush()
+            now = loop.time()
+            if now >= next_tick:
+                next_tick = max(next_tick + period, now)
+                self._tick(now)
+                await self._send_frame()
+
+    def _tick(self, now: float) -> None:
+        race = self.race
+        if race is None or self.clock is not Clock.RUNNING:
+            return
+        due = self._origin_step + int((now - self._origin_time) * self.steps_per_second)
+        todo = due - race.step
+        cap = max(1, int(self.steps_per_second / self.settings.frames_per_second * 4) + 1)
+        if todo > cap:  # behind (stalled client or loop): drop the debt instead of a long tick
+            todo = cap
+            self._origin_time = now
+            self._origin_step = race.step + cap
+        if todo > 0:
+            self.collect(*race.advance(todo))
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            for message in batch:
+                await self._send(dumps_text(message))
+
+    async def _send_frame(self) -> None:
+        if self._pending:
+            runs = {run: _frame_run(chunks) for run, chunks in self._pending.items()}
+            self._pending = {}
+            await self._send(dumps_text({"type": "frame", "runs": runs}))
+        if self._stops:
+            stops, self._stops = self._stops, []
+            for stop in stops:
+                await self._send(dumps_text(self._event(stop)))
+        if self._announce_done:
+            self._announce_done = False
+            self.status()
+            await self._flush()
+
+    def _event(self, stop: Stop) -> dict[str, Any]:
+        assert self.race is not None and self.built is not None
+        message = explain(stop, self.race, self.built)
+        return {
+            "type": "event",
+            "run": stop.run,
+            "event": stop.status.value,
+            "step": stop.step,
+            "message": message,
+        }
+
+    async def _send(self, text: str) -> None:
+        try:
+            await asyncio.wait_for(self.ws.send_text(text), timeout=self.settings.send_timeout)
+        except TimeoutError:
+            raise SessionClosed(CloseCode.POLICY_VIOLATION, "client is not reading") from None
+
+
+def _frame_run(chunks: list[Chunk]) -> dict[str, Any]:
+    params = chunks[0].params if len(chunks) == 1 else np.concatenate([c.params for c in chunks])
+    loss = chunks[0].loss if len(chunks) == 1 else np.concatenate([c.loss for c in chunks])
+    gnorm = chunks[0].gnorm if len(chunks) == 1 else np.concatenate([c.gnorm for c in chunks])
+    return {
+        "step": chunks[0].step,
+        "x": np.ascontiguousarray(params[:, 0]),
+        "y": np.ascontiguousarray(params[:, 1]),
+        "loss": np.ascontiguousarray(loss),
+        "gnorm": np.ascontiguousarray(gnorm),
+    }

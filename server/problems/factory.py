@@ -1,0 +1,58 @@
+"""Turn a problem description from a client into a Problem the engine can run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from server.errors import FieldError
+from server.problems.base import Problem
+from server.problems.expression import ExpressionError, parse_expression
+from server.problems.surfaces import SurfaceError, get_surface
+from server.schemas import ProblemSpec
+
+Kind = Literal["surface", "expression", "network"]
+
+
+@dataclass(frozen=True)
+class Built:
+    problem: Problem
+    kind: Kind
+    title: str
+    start: tuple[float, float] | None
+    lambda_max: float | None
+    info: dict[str, Any]
+
+
+def build_surface(name: str, params: dict[str, float]) -> Built:
+    try:
+        surface = get_surface(name, params)
+    except SurfaceError as exc:
+        field = "surface" if exc.field == "surface" else f"params.{exc.field}"
+        raise FieldError(field, exc.message) from None
+    return Built(
+        surface,
+        "surface",
+        surface.spec.title,
+        surface.spec.start,
+        surface.lambda_max(),
+        surface.spec.to_json(params),
+    )
+
+
+def build_expression(text: str) -> Built:
+    try:
+        expr = parse_expression(text)
+    except ExpressionError as exc:
+        raise FieldError("expression", exc.message, exc.position) from None
+    info = expr.to_json()
+    start = info["start"]
+    return Built(expr, "expression", text, (float(start[0]), float(start[1])), None, info)
+
+
+def build_problem(spec: ProblemSpec) -> Built:
+    if spec.surface is not None:
+        return build_surface(spec.surface, {k: float(v) for k, v in spec.params.items()})
+    if spec.expression is not None:
+        return build_expression(spec.expression)
+    raise FieldError("network", "network problems are not available yet")

@@ -1,0 +1,1 @@
+"""Small neural networks from scratch: data sets, layers, losses, the MLP and its problem."""

@@ -1,0 +1,81 @@
+"""Shapes of what clients send, shared by the REST routes and the websocket.
+
+Pydantic checks types and refuses NaN and Infinity; the meaning of the values (a known optimizer,
+a learning rate in its domain, a parsable formula) is checked where the value is used.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
+
+Number = StrictFloat | StrictInt
+HyperValue = StrictBool | StrictFloat | StrictInt
+Point = tuple[Number, Number]
+RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
+MAX_PARAMS = 16
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ProblemSpec(Strict):
+    """One of: a named surface (with its params), a typed formula, or a network."""
+
+    surface: str | None = Field(default=None, max_length=64)
+    params: dict[str, Number] = Field(default_factory=dict, max_length=MAX_PARAMS)
+    expression: str | None = Field(default=None, max_length=100_000)
+    network: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def one_kind(self) -> ProblemSpec:
+        kinds = [k for k in ("surface", "expression", "network") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of surface, expression or network")
+        return self
+
+
+class RunSpec(Strict):
+    id: RunId
+    optimizer: str = Field(max_length=32)
+    hyper: dict[str, HyperValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
+    start: Point | None = None
+    schedule: dict[str, Any] | None = None
+    noise: Number = Field(default=0.0, ge=0.0, le=1e3)
+
+
+class TrajectoryRequest(Strict):
+    surface: str | None = Field(default=None, max_length=64)
+    surface_params: dict[str, Number] = Field(default_factory=dict, max_length=MAX_PARAMS)
+    expression: str | None = Field(default=None, max_length=100_000)
+    optimizer: str = Field(default="sgd", max_length=32)
+    hyper: dict[str, HyperValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
+    schedule: dict[str, Any] | None = None
+    start: Point | None = None
+    steps: StrictInt = Field(default=500, ge=0)
+    noise: Number = Field(default=0.0, ge=0.0, le=1e3)
+    seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1)
+
+    def problem(self) -> ProblemSpec:
+        if (self.surface is None) == (self.expression is None):
+            # Report through the same path as other field errors.
+            raise ValueError("give exactly one of surface or expression")
+        return ProblemSpec(
+            surface=self.surface, params=self.surface_params, expression=self.expression
+        )
+
+
+class ExpressionGridRequest(Strict):
+    expression: str = Field(max_length=100_000)
+    n: StrictInt = Field(default=120, ge=2)
+    domain: tuple[Point, Point] | None = None
