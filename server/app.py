@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server import __version__
 from server.errors import FieldError, from_errors
 from server.jsonenc import ORJSONResponse
-from server.live.session import Session
+from server.live.session import TASK_PREFIX, Session
 from server.routes import api, pages, ws
 from server.settings import Settings
 
@@ -66,9 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         return ORJSONResponse(body, status_code=422)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, object]:
-        return {"status": "ok", "version": __version__, "sessions": len(app.state.sessions)}
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        """Liveness, with the number of open sessions and of their running tasks."""
+        tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith(TASK_PREFIX)]
+        return {
+            "status": "ok",
+            "version": __version__,
+            "sessions": len(app.state.sessions),
+            "session_tasks": len(tasks),
+        }
 
     app.include_router(api.router)
     app.include_router(ws.router)

@@ -99,6 +99,7 @@ def start(session: Session, msg: dict[str, Any]) -> None:
     session.restart_clock()
     session.reply({"type": "ack", "of": "start", "runs": race.ids, "step": 0})
     session.collect(race.initial_chunks(), [])
+    session.frame_now()
     session.status()
 
 
@@ -144,6 +145,7 @@ def step(session: Session, msg: dict[str, Any]) -> None:
         session.clock = Clock.PAUSED
     session.reply({"type": "ack", "of": "step", "n": m.n, "step": race.step + 1})
     session.collect(*race.advance(m.n))
+    session.frame_now()
     session.status()
 
 
@@ -156,6 +158,7 @@ def reset(session: Session, msg: dict[str, Any]) -> None:
     session.restart_clock()
     session.reply({"type": "ack", "of": "reset", "step": 0})
     session.collect(race.initial_chunks(), [])
+    session.frame_now()
     session.status()
 
 

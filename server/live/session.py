@@ -50,7 +50,7 @@ class Session:
         self.steps_per_second = 60.0
         self._origin_time = 0.0
         self._origin_step = 0
-        self._outbox: list[dict[str, Any]] = []
+        self._outbox: list[dict[str, Any] | None] = []  # None: send the pending frame here
         self._pending: dict[str, list[Chunk]] = {}
         self._stops: list[Stop] = []
         self._announce_done = False
@@ -168,6 +168,11 @@ class Session:
         self._outbox.append(message)
         self._wake.set()
 
+    def frame_now(self) -> None:
+        """Send the points collected so far right after the replies queued before this call."""
+        self._outbox.append(None)
+        self._wake.set()
+
     def error(self, field: str, message: str) -> None:
         self.reply({"type": "error", "message": message, "field": field})
 
@@ -237,7 +242,10 @@ class Session:
         while self._outbox:
             batch, self._outbox = self._outbox, []
             for message in batch:
-                await self._send(dumps_text(message))
+                if message is None:
+                    await self._send_frame()
+                else:
+                    await self._send(dumps_text(message))
 
     async def _send_frame(self) -> None:
         if self._pending:

@@ -32,7 +32,7 @@ EXAMPLES: list[dict[str, Any]] = [
     {
         "title": "Log barrier (undefined outside the circle)",
         "expression": "x^2 + y^2 - log(4 - x^2 - y^2)",
-        "domain": [[-2.5, 2.5], [-2.5, 2.5]],
+        "domain": [[-2.2, 2.2], [-2.2, 2.2]],
         "start": [1.2, 1.0],
     },
     {

@@ -221,7 +221,7 @@ class _Converter:
         if isinstance(node, ast.Call):
             return self.call(node, pos)
         if isinstance(node, ast.Attribute):
-            dot = self.at(node.value.end_col_offset or node.col_offset)
+            dot = self.at(self.skip_closers(node.value.end_col_offset, node.end_col_offset))
             raise ExpressionError(f"attribute access ('.{node.attr}') at {dot} is not allowed", dot)
         what = _REFUSED_NODES.get(type(node), f"'{type(node).__name__}' is")
         raise ExpressionError(f"{what} not allowed (at {pos})", pos)
@@ -265,13 +265,15 @@ class _Converter:
 
     def operator_position(self, node: ast.BinOp) -> int:
         """Offset of the operator symbol: the first non-space, non-')' after the left operand."""
-        column = node.left.end_col_offset
-        if column is None:
-            return self.at(node.col_offset)
-        end = node.right.col_offset
+        return self.at(self.skip_closers(node.left.end_col_offset, node.right.col_offset))
+
+    def skip_closers(self, column: int | None, end: int | None) -> int:
+        """The first offset from ``column`` that is not a space or ``)``, before ``end``."""
+        column = column or 0
+        end = len(self.source) if end is None else end
         while column < end and self.source[column] in " )":
             column += 1
-        return self.at(column)
+        return column
 
     def call(self, node: ast.Call, pos: int) -> Node:
         func = node.func

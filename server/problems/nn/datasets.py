@@ -168,9 +168,7 @@ def make_dataset(
     task, count = task_of(name, arms, classes)
     low, high = x.min(axis=0), x.max(axis=0)
     pad = 0.1 * np.maximum(high - low, 1e-9)
-    bounds = tuple(
-        (float(lo), float(hi)) for lo, hi in zip(low - pad, high + pad, strict=True)
-    )
+    bounds = tuple((float(lo), float(hi)) for lo, hi in zip(low - pad, high + pad, strict=True))
     split = n - n_test
     return Dataset(
         name=name,

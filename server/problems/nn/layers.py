@@ -24,40 +24,42 @@ class Linear:
     """``y = x W^T + b``."""
 
     @staticmethod
-    def forward(x: Array, w: Array, b: Array) -> Array:
-        y = np.matmul(x, w.transpose(0, 2, 1))
+    def forward(x: Array, w: Array, b: Array, out: Array | None = None) -> Array:
+        y = np.matmul(x, w.transpose(0, 2, 1), out=out)
         y += b
         return y
 
     @staticmethod
     def backward(
-        x: Array, w: Array, dy: Array, need_dx: bool = True
+        x: Array, w: Array, dy: Array, dx: Array | None = None, need_dx: bool = True
     ) -> tuple[Array | None, Array, Array]:
         """``(dL/dx, dL/dW, dL/db)``; ``dL/dx`` is skipped (None) for the first layer."""
         dw = np.matmul(dy.transpose(0, 2, 1), x)
         db = np.matmul(np.ones(dy.shape[1]), dy)  # the sum over the batch, as BLAS does it fastest
-        dx = np.matmul(dy, w) if need_dx else None
-        return dx, dw, db
+        return (np.matmul(dy, w, out=dx) if need_dx else None), dw, db
 
 
 class Activation(Protocol):
-    """An elementwise nonlinearity ``a = f(z)``; ``backward`` returns ``dL/dz = f'(z) dL/da``."""
+    """An elementwise nonlinearity ``a = f(z)``; ``backward`` returns ``dL/dz = f'(z) dL/da``.
+
+    ``out``, when given, receives the result (it must not be an input).
+    """
 
     name: str
 
-    def forward(self, z: Array) -> Array: ...
+    def forward(self, z: Array, out: Array | None = None) -> Array: ...
 
-    def backward(self, z: Array, a: Array, da: Array) -> Array: ...
+    def backward(self, z: Array, a: Array, da: Array, out: Array | None = None) -> Array: ...
 
 
 class Tanh:
     name = "tanh"
 
-    def forward(self, z: Array) -> Array:
-        return np.tanh(z)
+    def forward(self, z: Array, out: Array | None = None) -> Array:
+        return np.tanh(z, out=out)
 
-    def backward(self, z: Array, a: Array, da: Array) -> Array:
-        dz = a * a
+    def backward(self, z: Array, a: Array, da: Array, out: Array | None = None) -> Array:
+        dz = np.multiply(a, a, out=out)
         np.subtract(1.0, dz, out=dz)
         dz *= da
         return dz
@@ -68,11 +70,11 @@ class ReLU:
 
     name = "relu"
 
-    def forward(self, z: Array) -> Array:
-        return np.maximum(z, 0.0)
+    def forward(self, z: Array, out: Array | None = None) -> Array:
+        return np.maximum(z, 0.0, out=out)
 
-    def backward(self, z: Array, a: Array, da: Array) -> Array:
-        return np.where(z > 0.0, da, 0.0)
+    def backward(self, z: Array, a: Array, da: Array, out: Array | None = None) -> Array:
+        return np.multiply(da, z > 0.0, out=out)
 
 
 class LeakyReLU:
@@ -83,11 +85,11 @@ class LeakyReLU:
     def __init__(self, slope: float = LEAKY_SLOPE) -> None:
         self.slope = slope
 
-    def forward(self, z: Array) -> Array:
-        return np.where(z > 0.0, z, self.slope * z)
+    def forward(self, z: Array, out: Array | None = None) -> Array:
+        return np.multiply(z, np.where(z > 0.0, 1.0, self.slope), out=out)
 
-    def backward(self, z: Array, a: Array, da: Array) -> Array:
-        return np.where(z > 0.0, da, self.slope * da)
+    def backward(self, z: Array, a: Array, da: Array, out: Array | None = None) -> Array:
+        return np.multiply(da, np.where(z > 0.0, 1.0, self.slope), out=out)
 
 
 class Sigmoid:
@@ -95,11 +97,14 @@ class Sigmoid:
 
     name = "sigmoid"
 
-    def forward(self, z: Array) -> Array:
-        return sigmoid(z)
+    def forward(self, z: Array, out: Array | None = None) -> Array:
+        return sigmoid(z, out=out)
 
-    def backward(self, z: Array, a: Array, da: Array) -> Array:
-        return da * a * (1.0 - a)
+    def backward(self, z: Array, a: Array, da: Array, out: Array | None = None) -> Array:
+        dz = np.subtract(1.0, a, out=out)
+        dz *= a
+        dz *= da
+        return dz
 
 
 class GELU:
@@ -107,12 +112,14 @@ class GELU:
 
     name = "gelu"
 
-    def forward(self, z: Array) -> Array:
-        return z * normal_cdf(z)
+    def forward(self, z: Array, out: Array | None = None) -> Array:
+        return np.multiply(z, normal_cdf(z), out=out)
 
-    def backward(self, z: Array, a: Array, da: Array) -> Array:
-        density = np.exp(-0.5 * z * z) * (1.0 / math.sqrt(2.0 * math.pi))
-        return da * (normal_cdf(z) + z * density)
+    def backward(self, z: Array, a: Array, da: Array, out: Array | None = None) -> Array:
+        density = np.exp(-0.5 * z * z)
+        density *= z * (1.0 / math.sqrt(2.0 * math.pi))
+        density += normal_cdf(z)
+        return np.multiply(da, density, out=out)
 
 
 def activation(name: str) -> Activation:
@@ -129,10 +136,10 @@ def activation(name: str) -> Activation:
     return table[name]
 
 
-def sigmoid(z: Array) -> Array:
+def sigmoid(z: Array, out: Array | None = None) -> Array:
     """The logistic function, accurate in both tails: ``e / (1 + e)`` with ``e = exp(-|z|)``."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0.0, 1.0, e) / (1.0 + e)
+    return np.divide(np.where(z >= 0.0, 1.0, e), 1.0 + e, out=out)
 
 
 # erf by piecewise Taylor series: on [0, 6] the centres c_k = k h (h = 1/32) carry the
@@ -173,7 +180,8 @@ def erf(x: Array) -> Array:
     for n in range(_ERF_ORDER - 1, -1, -1):
         acc *= t
         acc += _ERF_TABLE[n].take(index)
-    return np.copysign(acc, x)
+    out: Array = np.copysign(acc, x)
+    return out
 
 
 def normal_cdf(z: Array) -> Array:

@@ -40,7 +40,8 @@ class BinaryCrossEntropy:
     def value(self, z: Array, t: Array) -> Array:
         # softplus(z) = max(z, 0) + log1p(exp(-|z|)), which never overflows
         per_point = np.maximum(z, 0.0) - z * t + np.log1p(np.exp(-np.abs(z)))
-        return per_point.mean(axis=(-2, -1))
+        out: Array = per_point.mean(axis=(-2, -1))
+        return out
 
     def grad(self, z: Array, t: Array) -> Array:
         dz = sigmoid(z)
@@ -77,7 +78,8 @@ class MeanSquaredError:
 
     def value(self, z: Array, t: Array) -> Array:
         r = z - t
-        return (r * r).mean(axis=(-2, -1))
+        out: Array = (r * r).mean(axis=(-2, -1))
+        return out
 
     def grad(self, z: Array, t: Array) -> Array:
         dz = z - t

@@ -28,7 +28,14 @@ import numpy as np
 import numpy.typing as npt
 
 from server.problems.base import Array
-from server.problems.nn.datasets import DATASETS, MAX_POINTS, Dataset, InvalidConfig, make_dataset
+from server.problems.nn.datasets import (
+    DATASETS,
+    MAX_POINTS,
+    Dataset,
+    InvalidConfig,
+    make_dataset,
+    task_of,
+)
 from server.problems.nn.layers import ACTIVATIONS, sigmoid
 from server.problems.nn.losses import Loss, loss
 from server.problems.nn.mlp import MLP
@@ -94,7 +101,9 @@ class NetworkConfig:
             arms=_integer(data.get("arms", d.arms), where("arms"), 2, 6),
             classes=_integer(data.get("classes", d.classes), where("classes"), 2, 6),
             hidden=hidden,
-            activation=_choice(data.get("activation", d.activation), where("activation"), ACTIVATIONS),
+            activation=_choice(
+                data.get("activation", d.activation), where("activation"), ACTIVATIONS
+            ),
             loss=_choice(data.get("loss", d.loss), where("loss"), LOSS_CHOICES),
             l2=_real(data.get("l2", d.l2), where("l2"), 0.0, MAX_L2),
             batch_size=None
@@ -107,13 +116,10 @@ class NetworkConfig:
 
     def resolved_loss(self, prefix: str = "network") -> str:
         """The loss ``"auto"`` stands for, after checking the loss suits the data set."""
-        task = "regression" if self.dataset == "sine" else "classification"
-        count = {"spiral": self.arms, "blobs": self.classes}.get(self.dataset, 2)
+        task, _ = task_of(self.dataset, self.arms, self.classes)
         if self.loss == "auto":
-            if task == "regression":
-                return "mse"
-            return "bce" if count == 2 else "softmax"
-        if self.loss == "bce" and (task == "regression" or count != 2):
+            return {"binary": "bce", "multiclass": "softmax", "regression": "mse"}[task]
+        if self.loss == "bce" and task != "binary":
             raise InvalidConfig(
                 f"{prefix}.loss", "bce needs a two-class data set; use softmax or mse"
             )
@@ -193,7 +199,8 @@ class NetworkProblem:
         """Targets ``(B, outputs)``: one-hot for several outputs, else ``y`` as a column."""
         if self.outputs == 1:
             return y[:, None].copy()
-        return (y[:, None] == np.arange(self.outputs)).astype(np.float64)
+        out: Array = (y[:, None] == np.arange(self.outputs)).astype(np.float64)
+        return out
 
     def init_params(self, seed: int) -> Array:
         """Initial weights ``(P,)``: torch.nn.Linear's default init drawn from ``seed``."""
@@ -254,13 +261,13 @@ class NetworkProblem:
     @property
     def batch_size(self) -> int:
         """The effective batch size (the training set's size for full batch)."""
-        n = self.dataset.x_train.shape[0]
+        n = int(self.dataset.x_train.shape[0])
         b = self.config.batch_size
         return n if b is None else min(b, n)
 
     @property
     def batches_per_epoch(self) -> int:
-        return -(-self.dataset.x_train.shape[0] // self.batch_size)
+        return -(-int(self.dataset.x_train.shape[0]) // self.batch_size)
 
     def epoch_order(self, epoch: int) -> npt.NDArray[np.intp]:
         """The permutation of the training set visited in epoch ``epoch`` (0-based)."""
@@ -290,7 +297,9 @@ class NetworkProblem:
             cached = (epoch, x[order], t[order])
             self._epoch = cached  # one assignment: concurrent readers see old or new, whole
         start = index * self.batch_size
-        return cached[1][start : start + self.batch_size], cached[2][start : start + self.batch_size]
+        return cached[1][start : start + self.batch_size], cached[2][
+            start : start + self.batch_size
+        ]
 
     def grad_batch(self, p: Array, step: int) -> Array:
         """Gradient (with the L2 term) on the mini-batch of update number ``step + 1``."""
@@ -310,7 +319,8 @@ class NetworkProblem:
 
     def _classes(self, z: Array) -> Array:
         if self.outputs > 1:
-            return np.argmax(z, axis=-1).astype(np.float64)
+            out: Array = np.argmax(z, axis=-1).astype(np.float64)
+            return out
         threshold = 0.5 if self.loss.name == "mse" else 0.0
         return (z[..., 0] > threshold).astype(np.float64)
 

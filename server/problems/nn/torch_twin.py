@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,10 @@ TORCH_OPTIMIZERS: dict[str, tuple[str, dict[str, float]]] = {
     "radam": ("RAdam", {}),
     "rprop": ("Rprop", {}),
 }
-_DEFAULTS: dict[str, dict[str, float]] = {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9}}
+_DEFAULTS: dict[str, dict[str, float]] = {
+    "momentum": {"momentum": 0.9},
+    "nesterov": {"momentum": 0.9},
+}
 _TUPLES: dict[str, tuple[str, str]] = {
     "betas": ("beta1", "beta2"),
     "etas": ("eta_minus", "eta_plus"),
@@ -102,7 +106,7 @@ def build_model(problem: NetworkProblem, params: Array) -> Any:
 
     sizes = problem.mlp.sizes
     modules: list[Any] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         modules.append(nn.Linear(fan_in, fan_out, dtype=torch.float64))
         if i < len(sizes) - 2:
             modules.append(_activation_module(problem.mlp.activation))
@@ -114,7 +118,13 @@ def build_model(problem: NetworkProblem, params: Array) -> Any:
 
 
 class TorchTwin:
-    """Trains ``problem``'s network from ``init_params`` with torch, one update per ``step``."""
+    """Trains ``problem``'s network from ``init_params`` with torch, one update per ``step``.
+
+    ``schedule`` (a ``server.optim.schedules.Schedule``) sets the rate of update k to
+    ``learning_rate(schedule, lr, k - 1)``, as the engine does for our runs. ``threads`` sets
+    torch's (process-wide) intra-op thread count: on small nets and a busy 2-core machine
+    torch's default thread pool made a step 40x slower than one thread; None leaves it alone.
+    """
 
     def __init__(
         self,
@@ -123,9 +133,12 @@ class TorchTwin:
         hyper: Mapping[str, float],
         init_params: Array,
         schedule: Any = None,
+        threads: int | None = 1,
     ) -> None:
         import torch
 
+        if threads is not None and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         self._torch = torch
         self.problem = problem
         self.model = build_model(problem, init_params)

@@ -105,50 +105,55 @@ ACKLEY = SurfaceSpec(
 )
 
 
-# Levi N.13 with sin^2 written as (1 - cos 2t) / 2.
+# Levi N.13, with sin^2 t = (1 - cos 2t) / 2. The y harmonics cos/sin of 4 pi y and 6 pi y come
+# from c = cos(2 pi y), s = sin(2 pi y) by the double- and triple-angle formulas (trig calls are
+# the cost here: ~9 ns per element each, against ~1 ns for a product).
 _P3 = 3.0 * math.pi
+
+
+def _levi13_y(y: Array) -> tuple[Array, Array, Array, Array]:
+    """cos 4 pi y, sin 4 pi y, cos 6 pi y, sin 6 pi y."""
+    t = TWO_PI * y
+    c = np.cos(t)
+    s = np.sin(t)
+    c2 = 2.0 * c * c - 1.0
+    return c2, 2.0 * s * c, c * (2.0 * c2 - 1.0), s * (2.0 * c2 + 1.0)
 
 
 def _levi13_value(x: Array, y: Array, k: Params) -> Array:
     dx = x - 1.0
     dy = y - 1.0
+    c = np.cos(TWO_PI * y)
+    cc = c * c
+    # 1 + sin^2(3 pi y) = 1.5 - 0.5 cos 6 pi y; 1 + sin^2(2 pi y) = 2 - c^2
     return (
         0.5
         - 0.5 * np.cos(2.0 * _P3 * x)
-        + dx * dx * (1.5 - 0.5 * np.cos(2.0 * _P3 * y))
-        + dy * dy * (1.5 - 0.5 * np.cos(2.0 * TWO_PI * y))
+        + dx * dx * (1.5 - 0.5 * c * (4.0 * cc - 3.0))
+        + dy * dy * (2.0 - cc)
     )
 
 
 def _levi13_grad(x: Array, y: Array, k: Params) -> tuple[Component, Component]:
     dx = x - 1.0
     dy = y - 1.0
-    t6y = 2.0 * _P3 * y
-    t4y = 2.0 * TWO_PI * y
-    gx = _P3 * np.sin(2.0 * _P3 * x) + 2.0 * dx * (1.5 - 0.5 * np.cos(t6y))
-    gy = (
-        _P3 * dx * dx * np.sin(t6y)
-        + 2.0 * dy * (1.5 - 0.5 * np.cos(t4y))
-        + TWO_PI * dy * dy * np.sin(t4y)
-    )
+    c4, s4, c6, s6 = _levi13_y(y)
+    gx = _P3 * np.sin(2.0 * _P3 * x) + dx * (3.0 - c6)
+    gy = _P3 * dx * dx * s6 + dy * (3.0 - c4) + TWO_PI * dy * dy * s4
     return gx, gy
 
 
 def _levi13_hessian(x: Array, y: Array, k: Params) -> tuple[Component, Component, Component]:
     dx = x - 1.0
     dy = y - 1.0
-    t6y = 2.0 * _P3 * y
-    t4y = 2.0 * TWO_PI * y
-    c6y = np.cos(t6y)
-    c4y = np.cos(t4y)
-    hxx = 2.0 * _P3 * _P3 * np.cos(2.0 * _P3 * x) + 3.0 - c6y
-    hxy = 2.0 * _P3 * dx * np.sin(t6y)
+    c4, s4, c6, s6 = _levi13_y(y)
+    hxx = 2.0 * _P3 * _P3 * np.cos(2.0 * _P3 * x) + 3.0 - c6
+    hxy = 2.0 * _P3 * dx * s6
     hyy = (
-        2.0 * _P3 * _P3 * dx * dx * c6y
+        2.0 * _P3 * _P3 * dx * dx * c6
         + 3.0
-        - c4y
-        + 4.0 * TWO_PI * dy * np.sin(t4y)
-        + 2.0 * TWO_PI * TWO_PI * dy * dy * c4y
+        - c4
+        + 2.0 * TWO_PI * dy * (2.0 * s4 + TWO_PI * dy * c4)
     )
     return hxx, hxy, hyy
 

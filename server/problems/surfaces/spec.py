@@ -195,19 +195,29 @@ class Surface:
         form = self.spec.lambda_max_form
         return None if form is None else form(self.params)
 
-    def grid(self, n: int) -> tuple[Array, Array, Array]:
+    def grid(self, n: int, domain: Domain | None = None) -> tuple[Array, Array, Array]:
         """``x`` (n,), ``y`` (n,) spanning the domain and ``z`` (n, n) with ``z[i, j] = f(x[j], y[i])``.
 
-        The caller caps ``n``; this only requires ``n >= 2``.
+        ``domain`` overrides the surface's own (a zoomed view). Values that overflow are NaN. The
+        caller caps ``n``; this only requires ``n >= 2``.
         """
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
             raise SurfaceError("n", f"grid size n must be an integer >= 2, got {n!r}")
-        (x0, x1), (y0, y1) = self.spec.domain
+        (x0, x1), (y0, y1) = self.spec.domain if domain is None else domain
+        if not (all(map(math.isfinite, (x0, x1, y0, y1))) and x0 < x1 and y0 < y1):
+            raise SurfaceError(
+                "domain",
+                f"domain must be finite [[x0, x1], [y0, y1]] with x0 < x1, y0 < y1, got {domain}",
+            )
         x = np.linspace(x0, x1, n)
         y = np.linspace(y0, y1, n)
-        z = np.asarray(self._value(x[np.newaxis, :], y[:, np.newaxis], self._k), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            z = np.asarray(self._value(x[np.newaxis, :], y[:, np.newaxis], self._k), dtype=float)
         if z.shape != (n, n):
             z = np.broadcast_to(z, (n, n)).copy()
+        bad = ~np.isfinite(z)
+        if bad.any():
+            z[bad] = np.nan
         return x, y, z
 
 

@@ -1,0 +1,166 @@
+// @ts-check
+/**
+ * Entry point: reads the state from the URL, asks for the specs and the surface at once, draws the
+ * contour as soon as it can, then builds the panels and connects. Only wiring lives here.
+ */
+import * as api from './api.js';
+import { formatHash, parseHash } from './state.js';
+import { RunStore } from './store.js';
+import { Connection, socketUrl } from './socket.js';
+import { Race } from './race.js';
+import { ContourView } from './contour.js';
+import { SurfaceView } from './surface3d.js';
+import { SeriesView } from './charts.js';
+import { Toolbar } from './toolbar.js';
+import { Legend } from './legend.js';
+import { Notices } from './events.js';
+import { bindKeys, toggleFullscreen } from './keyboard.js';
+import { SurfacePanel } from './surfacepanel.js';
+import { RunCards } from './runcards.js';
+import { RacePanel } from './racepanel.js';
+import { Controller, surfaceFor } from './controller.js';
+import { startRenderLoop } from './render.js';
+
+/** @param {string} id @returns {HTMLElement} */
+function byId(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`#${id} is missing from the page`);
+  return node;
+}
+
+/** @returns {Promise<void>} once plotly.js (a deferred classic script) has run */
+function plotlyLoaded() {
+  if (/** @type {any} */ (window).Plotly) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const script = document.querySelector('script[src*="plotly"]');
+    window.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
+    script?.addEventListener('load', () => resolve(), { once: true });
+    script?.addEventListener('error', () => reject(new Error('plotly.js could not be loaded')), { once: true });
+  });
+}
+
+async function main() {
+  if (new URLSearchParams(location.search).get('embed') === '1') document.body.classList.add('embed');
+  let state = parseHash(location.hash);
+  if (!location.hash) history.replaceState(null, '', formatHash(state));
+
+  const surfaces = api.surfaces();
+  const optimizers = api.optimizers();
+  const schedules = api.schedules();
+  // The first contour waits for nothing else: no controls, no socket.
+  const firstSurface = surfaceFor(state, surfaces).catch(() => null);
+
+  await plotlyLoaded();
+  const store = new RunStore();
+  const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
+  /** @type {Controller} */
+  let app;
+  const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => app.pickStart(x, y));
+  const first = await firstSurface;
+  if (first) {
+    await contour.setSurface(first.surface);
+    performance.mark('gradscape:first-contour');
+  }
+
+  const connection = new Connection(socketUrl(), {
+    open: (reconnected) => {
+      setConnection('open', 'Connected');
+      app.connected(reconnected);
+    },
+    message: (m) => race.receive(m),
+    drop: ({ retryIn }) => {
+      setConnection('lost', 'Reconnecting…');
+      notices.connectionLost(retryIn);
+    },
+  });
+  const race = new Race(connection, store, {
+    clock: (clock, step) => app.p.toolbar.setPlaying(clock === 'running' && race.playing),
+    event: (run, event, step, message) => app.runEvent(run, event, step, message),
+    error: (message, field, run) => app.serverError(message, field, run),
+    applied: (run, step, text) => app.applied(run, step, text),
+    hello: (limits) => app.hello(limits),
+  });
+  const toolbar = new Toolbar({
+    togglePlay: () => app.togglePlay(),
+    step: () => app.stepOnce(),
+    reset: () => app.reset(),
+    speed: (v, final) => app.setSpeed(v, final),
+    view: (v) => app.setView(v),
+    fullscreen: () => toggleFullscreen(byId('stage')),
+  });
+  const parts = {
+    store,
+    race,
+    connection,
+    contour,
+    surface3d: new SurfaceView(byId('surface3d')),
+    loss: new SeriesView(byId('loss-chart'), 'loss', 'loss f(x, y)'),
+    gnorm: new SeriesView(byId('gnorm-chart'), 'gnorm', 'gradient norm ‖∇f‖'),
+    toolbar,
+    legend: new Legend(byId('legend')),
+    notices,
+  };
+
+  let specs;
+  try {
+    specs = {
+      surfaces: await surfaces,
+      optimizers: await optimizers,
+      schedules: await schedules.catch(() => []),
+    };
+  } catch (err) {
+    notices.problem(`The server did not send its lists of surfaces and optimizers: ${/** @type {Error} */ (err).message}`);
+    return;
+  }
+  app = new Controller(state, specs, parts);
+  state = app.checked(state);
+  app.state = state;
+  app.writeHash('replace');
+  app.attach({
+    surface: new SurfacePanel(byId('surface-panel'), specs.surfaces, {
+      surface: (name) => app.pickSurface(name),
+      param: (name, value, final) => app.surfaceParam(name, value, final),
+      expression: (text, example) => app.drawFormula(text, example),
+      examples: () => api.expressionExamples(),
+    }),
+    runs: new RunCards(byId('run-cards'), /** @type {HTMLButtonElement} */ (byId('add-run')), specs, {
+      change: (c) => app.runChanged(c),
+      remove: (i) => app.removeRun(i),
+      add: () => app.addRun(),
+    }),
+    race: new RacePanel({
+      seed: (seed) => app.change({ seed }),
+      steps: (steps) => app.change({ steps }),
+      start: (start) => app.change({ start }),
+      copyLink: () => app.copyLink(),
+    }),
+  });
+  app.showView(state.view);
+  bindKeys({
+    togglePlay: () => app.togglePlay(),
+    step: () => app.stepOnce(),
+    reset: () => app.reset(),
+    fullscreen: () => toggleFullscreen(byId('stage')),
+  });
+  startRenderLoop(app);
+
+  const ok = first ? await app.showSurface(first) : await app.loadSurface();
+  if (ok) app.startRace();
+  connection.connect();
+
+  /** @param {string} stateName @param {string} text */
+  function setConnection(stateName, text) {
+    const conn = byId('conn');
+    conn.dataset.state = stateName;
+    conn.textContent = text;
+  }
+}
+
+main().catch((err) => {
+  const banner = document.getElementById('banner');
+  if (banner) {
+    banner.textContent = `The page could not start: ${err instanceof Error ? err.message : String(err)}`;
+    banner.hidden = false;
+  }
+  console.error(err);
+});

@@ -1,0 +1,102 @@
+// @ts-check
+/**
+ * A chart of one series of every run against the step: the loss (log y when the surface is
+ * non-negative) or the gradient norm (log y). Marks show where live changes and events happened.
+ */
+import { PathView } from './pathview.js';
+import { FONT } from './plotkit.js';
+import { MARK_SYMBOLS } from './contour.js';
+
+/** @typedef {import('./store.js').RunStore} RunStore */
+/** @typedef {import('./store.js').Track} Track */
+/** @typedef {import('./plotkit.js').Extension} Extension */
+
+const FIRST_RUN = 1;
+
+/** @param {number} from @param {number} to @returns {number[]} */
+const steps = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
+
+export class SeriesView extends PathView {
+  /**
+   * @param {HTMLElement} gd
+   * @param {'loss' | 'gnorm'} series
+   * @param {string} title
+   */
+  constructor(gd, series, title) {
+    super(gd, ['x', 'y'], []);
+    this.series = series;
+    this.title = title;
+    this.logY = true;
+  }
+
+  /** @param {boolean} logY */
+  setLogY(logY) {
+    if (logY !== this.logY) this.invalidate();
+    this.logY = logY;
+  }
+
+  /** @param {RunStore} store */
+  traces(store) {
+    const marks = store.tracks.flatMap((t, i) =>
+      t.marks
+        .map((m) => {
+          const k = Math.min(m.kind === 'set' ? m.step - 1 : m.step, t.length - 1);
+          return { m, i, k, v: t[this.series][k] };
+        })
+        .filter((e) => e.k >= 0 && e.v !== null && e.v !== undefined),
+    );
+    return [
+      {
+        type: 'scatter',
+        mode: 'markers',
+        x: marks.map((e) => e.k),
+        y: marks.map((e) => e.v),
+        text: marks.map((e) => e.m.text),
+        marker: {
+          symbol: marks.map((e) => MARK_SYMBOLS[e.m.kind]),
+          size: 10,
+          color: marks.map((e) => this.legends[e.i]?.color ?? '#000'),
+          line: { color: '#ffffff', width: 1 },
+        },
+        hovertemplate: '%{text}<extra></extra>',
+        showlegend: false,
+      },
+      ...store.tracks.map((t, i) => ({
+        type: 'scatter',
+        mode: 'lines',
+        name: this.legends[i]?.label ?? t.id,
+        x: steps(0, t.length),
+        y: [...t[this.series]],
+        line: { color: this.legends[i]?.color ?? '#000', width: 2 },
+        hovertemplate: `${this.legends[i]?.label ?? t.id}<br>step %{x}: %{y:.4g}<extra></extra>`,
+      })),
+    ];
+  }
+
+  layout() {
+    return {
+      font: { ...FONT, size: 12 },
+      margin: { l: 58, r: 14, t: 30, b: 38 },
+      paper_bgcolor: '#ffffff',
+      plot_bgcolor: '#ffffff',
+      title: { text: this.title, x: 0.01, xanchor: 'left', y: 0.97, font: { size: 13 } },
+      showlegend: false,
+      hovermode: 'closest',
+      dragmode: false,
+      xaxis: { title: { text: 'step', standoff: 2 }, gridcolor: '#eceff3', zeroline: false, rangemode: 'tozero' },
+      yaxis: {
+        type: this.logY ? 'log' : 'linear',
+        gridcolor: '#eceff3',
+        zeroline: false,
+        exponentformat: 'power',
+        nticks: 6,
+      },
+      uirevision: `${this.series}-${this.logY}`,
+    };
+  }
+
+  /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
+  extendTrack(ext, track, index, from) {
+    ext.add(FIRST_RUN + index, { x: steps(from, track.length), y: track[this.series].slice(from) });
+  }
+}

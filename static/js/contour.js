@@ -1,0 +1,340 @@
+// @ts-check
+/**
+ * The contour view: two plots stacked in one box. Underneath, the surface (contours, colour bar,
+ * known minima), drawn once per surface; on top, on a transparent plot with the same margins and
+ * axis ranges, the runs' paths. Only the top plot is redrawn as points arrive, so a 30 frame/s
+ * race does not recompute the contours 30 times a second. Zoom buttons act on the top plot and the
+ * surface follows. A click or tap on the plot area picks a start point.
+ */
+import { PathView } from './pathview.js';
+import { FONT, plotConfig, plotly } from './plotkit.js';
+import { SURFACE_COLORSCALE } from './palette.js';
+
+/** @typedef {import('./api.js').Grid} Grid */
+/** @typedef {import('./palette.js').ValueScale} ValueScale */
+/** @typedef {import('./store.js').RunStore} RunStore */
+/** @typedef {import('./store.js').Track} Track */
+/** @typedef {import('./plotkit.js').Extension} Extension */
+
+/**
+ * @typedef {Object} Surface  everything the views need to draw one surface
+ * @property {string} key  changes when the surface or its parameters change
+ * @property {string} title
+ * @property {Grid} grid
+ * @property {ValueScale} scale
+ * @property {[[number, number], [number, number]]} domain
+ * @property {[number, number, number][]} minima
+ */
+
+const START = 0;
+const MARKS = 1;
+const HEADS = 2;
+const FIRST_PATH = 3;
+
+/** Symbols of the marks on a path, by kind. */
+export const MARK_SYMBOLS = {
+  set: 'diamond',
+  diverged: 'x-thin-open',
+  finished: 'square-open',
+  converged: 'star-open',
+};
+
+/** @param {number} width  px @returns {{l: number, r: number, t: number, b: number}} */
+function marginsFor(width) {
+  return width < 560 ? { l: 40, r: 12, t: 10, b: 34 } : { l: 52, r: 86, t: 12, b: 42 };
+}
+
+/** @param {Surface} s @param {number} width */
+function baseLayout(s, width) {
+  return {
+    margin: { ...marginsFor(width), autoexpand: false },
+    font: FONT,
+    paper_bgcolor: 'rgba(0,0,0,0)',
+    plot_bgcolor: 'rgba(0,0,0,0)',
+    xaxis: { range: [...s.domain[0]], autorange: false, showgrid: false, zeroline: false, constrain: 'domain' },
+    yaxis: {
+      range: [...s.domain[1]],
+      autorange: false,
+      showgrid: false,
+      zeroline: false,
+      scaleanchor: 'x',
+      scaleratio: 1,
+      constrain: 'domain',
+    },
+    showlegend: false,
+    uirevision: s.key,
+  };
+}
+
+export class ContourView extends PathView {
+  /**
+   * @param {HTMLElement} background
+   * @param {HTMLElement} overlay
+   * @param {(x: number, y: number) => void} onPick  a click or tap on the plot area
+   */
+  constructor(background, overlay, onPick) {
+    super(overlay, ['x', 'y'], ['zoomIn2d', 'zoomOut2d', 'resetScale2d']);
+    this.background = background;
+    /** @type {Surface | null} */
+    this.surface = null;
+    /** @type {[number, number] | null} */
+    this.start = null;
+    /** ms since navigation start at which the first contour was on screen */
+    this.firstDrawnAt = 0;
+    this.compact = false;
+    this.listening = false;
+    this.listenForPicks(onPick);
+  }
+
+  ready() {
+    return this.surface !== null;
+  }
+
+  /** @param {Surface} surface */
+  async setSurface(surface) {
+    this.surface = surface;
+    this.compact = this.gd.clientWidth < 560;
+    await plotly().react(this.background, this.backgroundTraces(surface), this.backgroundLayout(), {
+      ...plotConfig(),
+      staticPlot: true,
+    });
+    if (!this.firstDrawnAt) this.firstDrawnAt = performance.now();
+    this.invalidate();
+  }
+
+  /** @param {[number, number]} start */
+  setStart(start) {
+    this.start = start;
+    this.invalidate();
+  }
+
+  /** @param {Surface} s */
+  backgroundTraces(s) {
+    const z = s.grid.z.map((row) => row.map(s.scale.apply));
+    return [
+      {
+        type: 'contour',
+        x: s.grid.x,
+        y: s.grid.y,
+        z,
+        colorscale: SURFACE_COLORSCALE,
+        ncontours: 28,
+        contours: { coloring: 'fill', showlines: true },
+        line: { color: 'rgba(40, 55, 75, 0.28)', width: 0.6, smoothing: 0.6 },
+        showscale: !this.compact,
+        colorbar: {
+          thickness: 12,
+          x: 1.015,
+          xanchor: 'left',
+          len: 1,
+          outlinewidth: 0,
+          tickvals: s.scale.tickvals,
+          ticktext: s.scale.ticktext,
+          tickfont: { size: 11 },
+        },
+        hoverinfo: 'skip',
+      },
+      {
+        type: 'scatter',
+        mode: 'markers',
+        x: s.minima.map((m) => m[0]),
+        y: s.minima.map((m) => m[1]),
+        marker: { symbol: 'star', size: 15, color: '#ffd23f', line: { color: '#1d2430', width: 1.2 } },
+        hoverinfo: 'skip',
+      },
+    ];
+  }
+
+  backgroundLayout() {
+    const s = /** @type {Surface} */ (this.surface);
+    const layout = baseLayout(s, this.gd.clientWidth);
+    const range = /** @type {any} */ (this.gd).layout?.xaxis?.range;
+    const yrange = /** @type {any} */ (this.gd).layout?.yaxis?.range;
+    return {
+      ...layout,
+      paper_bgcolor: '#ffffff',
+      xaxis: { ...layout.xaxis, visible: false, ...(range ? { range: [...range] } : {}) },
+      yaxis: { ...layout.yaxis, visible: false, ...(yrange ? { range: [...yrange] } : {}) },
+    };
+  }
+
+  layout() {
+    const s = /** @type {Surface} */ (this.surface);
+    const layout = baseLayout(s, this.gd.clientWidth);
+    return {
+      ...layout,
+      xaxis: { ...layout.xaxis, title: { text: 'x', standoff: 4 }, ticks: 'outside' },
+      yaxis: { ...layout.yaxis, title: { text: 'y', standoff: 4 }, ticks: 'outside' },
+      hovermode: 'closest',
+      dragmode: false,
+      showlegend: false,
+      hoverlabel: { font: { size: 13 } },
+    };
+  }
+
+  /** @param {RunStore} store */
+  traces(store) {
+    const legends = this.legends;
+    const marks = store.tracks.flatMap((t, i) =>
+      t.marks
+        .map((m) => ({ m, p: pointAt(t, m.kind === 'set' ? m.step - 1 : m.step), i }))
+        .filter((e) => e.p !== null),
+    );
+    const heads = store.tracks.map((t) => t.head());
+    return [
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name: 'start',
+        x: this.start ? [this.start[0]] : [],
+        y: this.start ? [this.start[1]] : [],
+        marker: { symbol: 'circle-open', size: 14, color: '#1d2430', line: { width: 2.5 } },
+        hovertemplate: 'start (%{x:.3g}, %{y:.3g})<extra></extra>',
+        showlegend: false,
+      },
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name: 'marks',
+        x: marks.map((e) => /** @type {number[]} */ (e.p)[0]),
+        y: marks.map((e) => /** @type {number[]} */ (e.p)[1]),
+        text: marks.map((e) => e.m.text),
+        marker: {
+          symbol: marks.map((e) => MARK_SYMBOLS[e.m.kind]),
+          size: marks.map((e) => (e.m.kind === 'set' ? 11 : 15)),
+          color: marks.map((e) => legends[e.i]?.color ?? '#000'),
+          line: { color: '#ffffff', width: marks.map((e) => (e.m.kind === 'set' ? 1.5 : 3)) },
+        },
+        hovertemplate: '%{text}<extra></extra>',
+        showlegend: false,
+      },
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name: 'heads',
+        x: heads.map((h) => (h ? h[0] : null)),
+        y: heads.map((h) => (h ? h[1] : null)),
+        marker: {
+          size: 11,
+          color: store.tracks.map((_, i) => legends[i]?.color ?? '#000'),
+          line: { color: '#ffffff', width: 2 },
+        },
+        hoverinfo: 'skip',
+        showlegend: false,
+      },
+      ...store.tracks.map((t, i) => ({
+        type: 'scatter',
+        mode: 'lines',
+        name: legends[i]?.label ?? t.id,
+        x: [...t.x],
+        y: [...t.y],
+        line: { color: legends[i]?.color ?? '#000', width: 2.5 },
+        hovertemplate: `${legends[i]?.label ?? t.id}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+      })),
+    ];
+  }
+
+  /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
+  extendTrack(ext, track, index, from) {
+    ext.add(FIRST_PATH + index, { x: track.x.slice(from), y: track.y.slice(from) });
+  }
+
+  /** @param {Extension} ext @param {RunStore} store */
+  extendExtras(ext, store) {
+    const heads = store.tracks.map((t) => t.head());
+    ext.add(
+      HEADS,
+      { x: heads.map((h) => (h ? h[0] : null)), y: heads.map((h) => (h ? h[1] : null)) },
+      heads.length,
+    );
+  }
+
+  /** @param {RunStore} store */
+  async redraw(store) {
+    const width = this.gd.clientWidth;
+    const compact = width < 560;
+    if (compact !== this.compact && this.surface) {
+      this.compact = compact;
+      await plotly().react(this.background, this.backgroundTraces(this.surface), this.backgroundLayout());
+    }
+    await super.redraw(store);
+    if (!this.listening) {
+      // Keep the surface underneath at the zoom of the paths on top.
+      this.listening = true;
+      /** @type {any} */ (this.gd).on('plotly_relayout', () => this.syncBackgroundRange());
+    }
+  }
+
+  syncBackgroundRange() {
+    const fg = /** @type {any} */ (this.gd).layout;
+    const bg = /** @type {any} */ (this.background).layout;
+    if (!fg?.xaxis?.range || !bg) return;
+    const same =
+      JSON.stringify([fg.xaxis.range, fg.yaxis.range]) ===
+      JSON.stringify([bg.xaxis?.range, bg.yaxis?.range]);
+    if (!same) {
+      plotly().relayout(this.background, {
+        'xaxis.range': [...fg.xaxis.range],
+        'yaxis.range': [...fg.yaxis.range],
+      });
+    }
+  }
+
+  /**
+   * A press and release within a few pixels on the plot area is a pick; a drag or a press on the
+   * legend or the buttons is not.
+   * @param {(x: number, y: number) => void} onPick
+   */
+  listenForPicks(onPick) {
+    /** @type {{x: number, y: number, id: number, t: number} | null} */
+    let down = null;
+    this.gd.addEventListener(
+      'pointerdown',
+      (e) => {
+        const target = /** @type {Element} */ (e.target);
+        down = target.classList?.contains('nsewdrag')
+          ? { x: e.clientX, y: e.clientY, id: e.pointerId, t: e.timeStamp }
+          : null;
+      },
+      { capture: true },
+    );
+    window.addEventListener('pointerup', (e) => {
+      if (!down || e.pointerId !== down.id) return;
+      const moved = Math.hypot(e.clientX - down.x, e.clientY - down.y);
+      const quick = e.timeStamp - down.t < 800;
+      down = null;
+      if (moved > 8 || !quick) return;
+      const p = this.toData(e.clientX, e.clientY);
+      if (p) onPick(p[0], p[1]);
+    });
+  }
+
+  /**
+   * @param {number} clientX
+   * @param {number} clientY
+   * @returns {[number, number] | null} data coordinates, or null outside the plot area
+   */
+  toData(clientX, clientY) {
+    const full = /** @type {any} */ (this.gd)._fullLayout;
+    const xa = full?.xaxis;
+    const ya = full?.yaxis;
+    if (!xa?.p2d || !ya?.p2d) return null;
+    const box = this.gd.getBoundingClientRect();
+    const px = clientX - box.left - xa._offset;
+    const py = clientY - box.top - ya._offset;
+    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
+    return [xa.p2d(px), ya.p2d(py)];
+  }
+}
+
+/**
+ * @param {Track} t
+ * @param {number} step
+ * @returns {[number, number] | null}
+ */
+function pointAt(t, step) {
+  const k = Math.min(Math.max(step, 0), t.length - 1);
+  const x = t.x[k];
+  const y = t.y[k];
+  return x === null || y === null || x === undefined || y === undefined ? null : [x, y];
+}

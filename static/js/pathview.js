@@ -1,0 +1,125 @@
+// @ts-check
+/**
+ * What every chart of the runs shares: it follows a RunStore, appending only new points with one
+ * Plotly.extendTraces call per update, and redraws in full (Plotly.react, which keeps the user's
+ * zoom and camera through `uirevision`) only when points were taken back or the runs changed.
+ */
+import { Extension, plotConfig, plotly } from './plotkit.js';
+
+/** @typedef {import('./store.js').RunStore} RunStore */
+/** @typedef {import('./store.js').Track} Track */
+/** @typedef {{id: string, label: string, color: string}} RunLegend */
+
+export class PathView {
+  /**
+   * @param {HTMLElement} gd  the plot's div
+   * @param {string[]} keys  the attributes extended per point ("x", "y", ...)
+   * @param {string[]} [buttons]  modebar buttons
+   */
+  constructor(gd, keys, buttons = []) {
+    this.gd = gd;
+    this.keys = keys;
+    this.config = plotConfig(buttons);
+    /** @type {RunLegend[]} */
+    this.legends = [];
+    /** points drawn per track, and the track versions they came from */
+    /** @type {number[]} */
+    this.drawn = [];
+    /** @type {number[]} */
+    this.versions = [];
+    this.storeVersion = -1;
+    this.dirty = true;
+    this.busy = false;
+    this.visible = true;
+  }
+
+  /** @param {RunLegend[]} legends */
+  setLegends(legends) {
+    this.legends = legends;
+    this.dirty = true;
+  }
+
+  /** The figure needs a full redraw at the next update. */
+  invalidate() {
+    this.dirty = true;
+  }
+
+  /** @param {RunStore} store */
+  needsRedraw(store) {
+    return (
+      this.dirty ||
+      store.version !== this.storeVersion ||
+      store.tracks.length !== this.drawn.length ||
+      store.tracks.some((t, i) => t.version !== this.versions[i] || t.length < this.drawn[i])
+    );
+  }
+
+  /**
+   * Bring the figure up to the store; resolves when Plotly is done. Calls that arrive while one is
+   * under way are skipped: the next one picks up every point since.
+   * @param {RunStore} store
+   * @returns {Promise<void>}
+   */
+  async update(store) {
+    if (this.busy || !this.visible || !this.ready()) return;
+    this.busy = true;
+    try {
+      if (this.needsRedraw(store)) {
+        await this.redraw(store);
+      } else {
+        const ext = new Extension(this.keys);
+        store.tracks.forEach((t, i) => {
+          if (t.length > this.drawn[i]) this.extendTrack(ext, t, i, this.drawn[i]);
+        });
+        if (!ext.empty) {
+          this.extendExtras(ext, store);
+          await ext.apply(this.gd);
+        }
+      }
+      this.drawn = store.tracks.map((t) => t.length);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** @param {RunStore} store */
+  async redraw(store) {
+    this.storeVersion = store.version;
+    this.versions = store.tracks.map((t) => t.version);
+    this.dirty = false;
+    await plotly().react(this.gd, this.traces(store), this.layout(), this.config);
+  }
+
+  // --- for subclasses -------------------------------------------------------------------
+
+  /** @returns {boolean} false until the figure can be drawn (e.g. the surface is not loaded) */
+  ready() {
+    return true;
+  }
+
+  /** @param {RunStore} _store @returns {object[]} */
+  traces(_store) {
+    return [];
+  }
+
+  /** @returns {object} */
+  layout() {
+    return {};
+  }
+
+  /**
+   * Add the points of `track` from index `from` on.
+   * @param {Extension} _ext
+   * @param {Track} _track
+   * @param {number} _index
+   * @param {number} _from
+   */
+  extendTrack(_ext, _track, _index, _from) {}
+
+  /**
+   * Anything besides the paths that moves with them (the heads).
+   * @param {Extension} _ext
+   * @param {RunStore} _store
+   */
+  extendExtras(_ext, _store) {}
+}

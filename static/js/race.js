@@ -1,0 +1,236 @@
+// @ts-check
+/**
+ * The race as the server runs it: turns the page's intentions into protocol messages
+ * (docs/protocol.md) and the server's messages into the RunStore and a few callbacks. Knows no DOM.
+ *
+ * Live changes are coalesced per run and sent at most every 100 ms, so dragging a slider does not
+ * flood the socket; each `ack` of a `set` becomes a mark on the path at the acked step.
+ */
+/** @typedef {import('./store.js').RunStore} RunStore */
+/** @typedef {'idle' | 'running' | 'paused' | 'done'} Clock */
+/**
+ * @typedef {Object} RaceHandlers
+ * @property {(clock: Clock, step: number) => void} clock
+ * @property {(run: string, event: string, step: number, message: string) => void} event
+ * @property {(message: string, field: string | undefined, run: string | undefined) => void} error
+ * @property {(run: string, step: number, text: string) => void} applied  a live change took effect
+ * @property {(limits: Record<string, unknown>) => void} hello
+ */
+/** @typedef {{hyper?: Record<string, unknown>, schedule?: unknown, noise?: number}} LiveChange */
+
+const SET_INTERVAL_MS = 100;
+
+export class Race {
+  /**
+   * @param {{send: (m: Record<string, unknown>) => boolean}} connection
+   * @param {RunStore} store
+   * @param {RaceHandlers} on
+   */
+  constructor(connection, store, on) {
+    this.connection = connection;
+    this.store = store;
+    this.on = on;
+    /** @type {Record<string, unknown> | null} the last `start` sent, for a restore */
+    this.startMessage = null;
+    /** @type {Clock} */
+    this.clock = 'idle';
+    this.playing = false;
+    this.stepsPerSecond = 60;
+    /** @type {Map<string, {change: LiveChange, text: string[]}>} changes waiting to be sent */
+    this.pending = new Map();
+    /** @type {Map<string, string[][]>} texts of sent changes waiting for their ack, per run */
+    this.unacked = new Map();
+    /** @type {number | undefined} */
+    this.flushTimer = undefined;
+    this.lastSetAt = 0;
+    /** @type {Map<string, string>} runs that stopped, and why */
+    this.stopped = new Map();
+    this.lastFrameAt = 0;
+  }
+
+  /**
+   * Start a new race (replacing any race in progress).
+   * @param {Record<string, unknown>} message  a complete `start` message
+   */
+  start(message) {
+    this.startMessage = message;
+    this.stepsPerSecond = Number(message.steps_per_second ?? 60);
+    const runs = /** @type {{id: string}[]} */ (message.runs);
+    this.store.reset(runs.map((r) => r.id));
+    this.pending.clear();
+    this.unacked.clear();
+    this.stopped.clear();
+    this.playing = true;
+    this.clock = 'idle';
+    this.connection.send(message);
+  }
+
+  /**
+   * After a reconnect: the race of the URL state (same seed, same runs) again, fast-forwarded to
+   * the step the page had reached, and playing again if it was.
+   * @param {Record<string, unknown>} message  the `start` message of the URL state
+   */
+  restore(message) {
+    const step = this.store.lastStep();
+    const wasPlaying = this.playing && this.clock !== 'done';
+    this.start(message);
+    if (step > 0) this.connection.send({ type: 'step', n: step });
+    if (wasPlaying && step > 0) this.connection.send({ type: 'resume' });
+    this.playing = wasPlaying;
+  }
+
+  pause() {
+    this.playing = false;
+    this.connection.send({ type: 'pause' });
+  }
+
+  resume() {
+    this.playing = true;
+    this.connection.send({ type: 'resume' });
+  }
+
+  /** @param {number} n */
+  step(n = 1) {
+    this.playing = false;
+    this.connection.send({ type: 'step', n });
+  }
+
+  reset() {
+    this.playing = false;
+    this.pending.clear();
+    this.unacked.clear();
+    this.stopped.clear();
+    this.connection.send({ type: 'reset' });
+  }
+
+  /** @param {number} stepsPerSecond */
+  speed(stepsPerSecond) {
+    this.stepsPerSecond = stepsPerSecond;
+    if (this.startMessage) this.startMessage = { ...this.startMessage, steps_per_second: stepsPerSecond };
+    this.connection.send({ type: 'speed', steps_per_second: stepsPerSecond });
+  }
+
+  /** Whether a live change still has a race to change: started, and not every run stopped. */
+  get live() {
+    return this.startMessage !== null && this.clock !== 'done' && this.stopped.size < this.store.tracks.length;
+  }
+
+  /**
+   * Change one run of the running race; merged with other changes of the same run not yet sent.
+   * @param {string} run
+   * @param {LiveChange} change
+   * @param {string} text  the change in words, for the mark ("lr → 0.05")
+   */
+  set(run, change, text) {
+    const p = this.pending.get(run) ?? { change: {}, text: [] };
+    if (change.hyper) p.change.hyper = { ...p.change.hyper, ...change.hyper };
+    if ('schedule' in change) p.change.schedule = change.schedule;
+    if ('noise' in change) p.change.noise = change.noise;
+    p.text = [...p.text.filter((t) => t.split(' ')[0] !== text.split(' ')[0]), text];
+    this.pending.set(run, p);
+    this.keepStartCurrent(run, change);
+    const wait = this.lastSetAt + SET_INTERVAL_MS - performance.now();
+    if (wait <= 0) this.flush();
+    else if (this.flushTimer === undefined) this.flushTimer = window.setTimeout(() => this.flush(), wait);
+  }
+
+  flush() {
+    window.clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.lastSetAt = performance.now();
+    for (const [run, p] of this.pending) {
+      if (this.connection.send({ type: 'set', run, ...p.change })) {
+        this.unacked.set(run, [...(this.unacked.get(run) ?? []), p.text]);
+      }
+    }
+    this.pending.clear();
+  }
+
+  /**
+   * A restore replays the start message: keep it at the runs' current settings.
+   * @param {string} run
+   * @param {LiveChange} change
+   */
+  keepStartCurrent(run, change) {
+    const msg = this.startMessage;
+    if (!msg) return;
+    const runs = /** @type {Record<string, any>[]} */ (msg.runs).map((r) =>
+      r.id !== run
+        ? r
+        : {
+            ...r,
+            ...('schedule' in change ? { schedule: change.schedule } : {}),
+            ...('noise' in change ? { noise: change.noise } : {}),
+            hyper: { ...r.hyper, ...change.hyper },
+          },
+    );
+    this.startMessage = { ...msg, runs };
+  }
+
+  /** @param {any} msg  one server message */
+  receive(msg) {
+    switch (msg?.type) {
+      case 'hello':
+        this.on.hello(msg.limits ?? {});
+        break;
+      case 'frame':
+        this.lastFrameAt = performance.now();
+        this.store.applyFrame(msg.runs ?? {});
+        break;
+      case 'ack':
+        this.onAck(msg);
+        break;
+      case 'status':
+        this.setClock(msg.state, Number(msg.step ?? 0));
+        break;
+      case 'event':
+        this.onEvent(msg);
+        break;
+      case 'error':
+        this.on.error(String(msg.message ?? 'The server refused a message.'), msg.field, msg.run);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** @param {any} msg */
+  onAck(msg) {
+    if (msg.of === 'set') {
+      const queue = this.unacked.get(msg.run) ?? [];
+      const text = (queue.shift() ?? ['settings changed']).join(', ');
+      const step = Number(msg.step);
+      this.store.mark(msg.run, { step, kind: 'set', text: `${text} from step ${step}` });
+      this.on.applied(msg.run, step, text);
+    } else if (msg.of === 'reset') {
+      this.store.rewind();
+      this.stopped.clear();
+    } else if (msg.of === 'start') {
+      this.setClock('running', 0);
+    }
+  }
+
+  /** @param {any} msg */
+  onEvent(msg) {
+    const step = Number(msg.step ?? 0);
+    const kind = String(msg.event);
+    const message = String(msg.message ?? kind);
+    if (kind === 'diverged' || kind === 'finished' || kind === 'converged') {
+      this.stopped.set(msg.run, kind);
+      this.store.mark(msg.run, { step, kind, text: `${kind} at step ${step}: ${message}` });
+    }
+    this.on.event(msg.run, kind, step, message);
+  }
+
+  /** @param {Clock} clock @param {number} step */
+  setClock(clock, step) {
+    this.clock = clock;
+    if (clock === 'done') this.playing = false;
+    this.on.clock(clock, step);
+  }
+
+  /** @returns {boolean} the race should be moving but no frame came for `ms` */
+  stalled(ms = 4000) {
+    return this.clock === 'running' && this.live && performance.now() - this.lastFrameAt > ms;
+  }
+}

@@ -1,0 +1,329 @@
+// @ts-check
+/**
+ * The whole UI state, and its round trip through the URL hash.
+ *
+ * One declarative table (FIELDS) says, for every piece of state, its key in the hash, how its value
+ * is written and read, and its default. Everything that changes a trajectory (surface, its
+ * parameters or formula, start, seed, step limit, every run) is always written, so a shared link
+ * reproduces the exact race even if a later version changes a default.
+ *
+ * Hash shape:  #surface=rosenbrock&seed=0&steps=2000&run=adam,lr:0.05&run=momentum,lr:0.001
+ * A run is "optimizer,name:value,...": hyperparameters by their torch names, plus `noise:`,
+ * `sched:<name>` and the schedule's parameters as `sched.<param>:`.
+ */
+
+/** @typedef {number | boolean | string} Scalar */
+/** @typedef {{name: string} & Record<string, Scalar>} Schedule */
+/**
+ * @typedef {Object} RunState
+ * @property {string} optimizer
+ * @property {Record<string, Scalar>} hyper  values set by the user; the rest take the spec default
+ * @property {Schedule | null} schedule
+ * @property {number} noise  standard deviation of the Gaussian noise added to each gradient component
+ */
+/**
+ * @typedef {Object} AppState
+ * @property {string} surface  a surface name, or CUSTOM for a formula
+ * @property {Record<string, number>} params  surface parameters that differ from the defaults
+ * @property {string} expr  the custom formula (when surface is CUSTOM)
+ * @property {[[number, number], [number, number]] | null} domain  of the custom formula's plot
+ * @property {[number, number] | null} start  null: the surface's default start
+ * @property {number} seed
+ * @property {number} steps  max_steps of the race
+ * @property {number} speed  steps per second
+ * @property {'contour' | 'surface'} view
+ * @property {RunState[]} runs
+ */
+
+export const CUSTOM = 'custom';
+export const MAX_RUNS = 8;
+
+/** Run ids by position: the colour, the legend and the server all use the same letter. */
+const RUN_IDS = 'abcdefgh';
+
+/** @param {number} index */
+export function runId(index) {
+  return RUN_IDS[index] ?? `r${index}`;
+}
+
+/** @param {string} id */
+export function runIndex(id) {
+  return RUN_IDS.indexOf(id);
+}
+
+/**
+ * A codec turns one value into hash text and back; `read` returns undefined for text it cannot
+ * parse, and the field then keeps its default.
+ * @template T
+ * @typedef {{write: (value: T) => string, read: (text: string) => T | undefined}} Codec
+ */
+
+/** @param {string} s */
+const esc = (s) => encodeURIComponent(s);
+
+/** @param {string} s */
+function unesc(s) {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, '%20'));
+  } catch {
+    return s;
+  }
+}
+
+/** @param {number} v */
+export function formatNumber(v) {
+  return String(v);
+}
+
+/** @param {string} text */
+function readNumber(text) {
+  if (text.trim() === '') return undefined;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** @param {string} text @returns {Scalar} */
+function readScalar(text) {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  const v = readNumber(text);
+  return v === undefined ? unesc(text) : v;
+}
+
+/** @param {Scalar} v */
+function writeScalar(v) {
+  return typeof v === 'string' ? esc(v) : String(v);
+}
+
+/** @type {Codec<string>} */
+const text = { write: esc, read: (t) => unesc(t) };
+
+/** @type {Codec<number>} */
+const int = {
+  write: String,
+  read: (t) => {
+    const v = readNumber(t);
+    return v !== undefined && Number.isInteger(v) && v >= 0 ? v : undefined;
+  },
+};
+
+/** @type {Codec<number>} */
+const positive = {
+  write: formatNumber,
+  read: (t) => {
+    const v = readNumber(t);
+    return v !== undefined && v > 0 ? v : undefined;
+  },
+};
+
+/** @type {Codec<[number, number] | null>} */
+const point = {
+  write: (p) => (p ? `${formatNumber(p[0])},${formatNumber(p[1])}` : ''),
+  read: (t) => {
+    const parts = t.split(',').map(readNumber);
+    if (parts.length !== 2 || parts[0] === undefined || parts[1] === undefined) return undefined;
+    return [parts[0], parts[1]];
+  },
+};
+
+/** @type {Codec<[[number, number], [number, number]] | null>} */
+const box = {
+  write: (b) => (b ? b.flat().map(formatNumber).join(',') : ''),
+  read: (t) => {
+    const v = t.split(',').map(readNumber);
+    if (v.length !== 4 || v.some((n) => n === undefined)) return undefined;
+    const [x0, x1, y0, y1] = /** @type {number[]} */ (v);
+    return x0 < x1 && y0 < y1 ? [[x0, x1], [y0, y1]] : undefined;
+  },
+};
+
+/** @type {Codec<Record<string, number>>} */
+const numberDict = {
+  write: (d) =>
+    Object.entries(d)
+      .map(([k, v]) => `${esc(k)}:${formatNumber(v)}`)
+      .join(','),
+  read: (t) => {
+    /** @type {Record<string, number>} */
+    const out = {};
+    for (const item of t.split(',')) {
+      const [k, v] = item.split(':');
+      const num = v === undefined ? undefined : readNumber(v);
+      if (k && num !== undefined) out[unesc(k)] = num;
+    }
+    return out;
+  },
+};
+
+/** @type {Codec<'contour' | 'surface'>} */
+const view = {
+  write: (v) => v,
+  read: (t) => (t === 'contour' || t === 'surface' ? t : undefined),
+};
+
+const SCHED_PREFIX = 'sched.';
+
+/** @type {Codec<RunState>} */
+const run = {
+  write: (r) => {
+    const parts = [esc(r.optimizer)];
+    for (const [k, v] of Object.entries(r.hyper)) parts.push(`${esc(k)}:${writeScalar(v)}`);
+    if (r.noise) parts.push(`noise:${formatNumber(r.noise)}`);
+    if (r.schedule) {
+      const { name, ...params } = r.schedule;
+      parts.push(`sched:${esc(name)}`);
+      for (const [k, v] of Object.entries(params)) {
+        parts.push(`${SCHED_PREFIX}${esc(k)}:${writeScalar(v)}`);
+      }
+    }
+    return parts.join(',');
+  },
+  read: (t) => {
+    const [head, ...items] = t.split(',');
+    if (!head) return undefined;
+    /** @type {RunState} */
+    const r = { optimizer: unesc(head), hyper: {}, schedule: null, noise: 0 };
+    /** @type {Record<string, Scalar>} */
+    const sched = {};
+    let schedName = '';
+    for (const item of items) {
+      const colon = item.indexOf(':');
+      if (colon <= 0) continue;
+      const key = unesc(item.slice(0, colon));
+      const raw = item.slice(colon + 1);
+      if (key === 'noise') {
+        const v = readNumber(raw);
+        if (v !== undefined && v >= 0) r.noise = v;
+      } else if (key === 'sched') {
+        schedName = unesc(raw);
+      } else if (key.startsWith(SCHED_PREFIX)) {
+        sched[key.slice(SCHED_PREFIX.length)] = readScalar(raw);
+      } else {
+        r.hyper[key] = readScalar(raw);
+      }
+    }
+    if (schedName) r.schedule = { ...sched, name: schedName };
+    return r;
+  },
+};
+
+/** The race a newcomer sees first: Adam against momentum on Rosenbrock's valley. */
+export const DEFAULT_RUNS = /** @type {RunState[]} */ ([
+  { optimizer: 'adam', hyper: { lr: 0.05 }, schedule: null, noise: 0 },
+  { optimizer: 'momentum', hyper: { lr: 0.0005 }, schedule: null, noise: 0 },
+]);
+
+/**
+ * @typedef {Object} Field
+ * @property {string} key  name in the hash
+ * @property {keyof AppState} prop  name in AppState
+ * @property {Codec<any>} codec
+ * @property {any} default
+ * @property {boolean} [many]  the key repeats, once per list item
+ * @property {'always' | 'changed' | 'set'} write  always; when not the default; when not empty
+ */
+
+/** @type {Field[]} */
+export const FIELDS = [
+  { key: 'surface', prop: 'surface', codec: text, default: 'rosenbrock', write: 'always' },
+  { key: 'p', prop: 'params', codec: numberDict, default: {}, write: 'set' },
+  { key: 'expr', prop: 'expr', codec: text, default: '', write: 'set' },
+  { key: 'domain', prop: 'domain', codec: box, default: null, write: 'set' },
+  { key: 'start', prop: 'start', codec: point, default: null, write: 'set' },
+  { key: 'seed', prop: 'seed', codec: int, default: 0, write: 'always' },
+  { key: 'steps', prop: 'steps', codec: int, default: 2000, write: 'always' },
+  { key: 'speed', prop: 'speed', codec: positive, default: 60, write: 'changed' },
+  { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed' },
+  { key: 'run', prop: 'runs', codec: run, default: DEFAULT_RUNS, many: true, write: 'always' },
+];
+
+/** @returns {AppState} */
+export function defaultState() {
+  /** @type {Record<string, unknown>} */
+  const s = {};
+  for (const f of FIELDS) s[f.prop] = structuredClone(f.default);
+  return /** @type {AppState} */ (/** @type {unknown} */ (s));
+}
+
+/** @param {AppState} state @returns {AppState} */
+export function cloneState(state) {
+  return structuredClone(state);
+}
+
+/** @param {unknown} value */
+function isEmpty(value) {
+  if (value === null || value === '') return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === 'object') return Object.keys(/** @type {object} */ (value)).length === 0;
+  return false;
+}
+
+/**
+ * @param {AppState} state
+ * @returns {string} the hash, starting with '#'
+ */
+export function formatHash(state) {
+  const parts = [];
+  for (const f of FIELDS) {
+    const value = state[f.prop];
+    if (f.write === 'set' && isEmpty(value)) continue;
+    if (f.write === 'changed' && JSON.stringify(value) === JSON.stringify(f.default)) continue;
+    const items = f.many ? /** @type {unknown[]} */ (value) : [value];
+    for (const item of items) parts.push(`${f.key}=${f.codec.write(item)}`);
+  }
+  return `#${parts.join('&')}`;
+}
+
+/**
+ * Parse a hash; missing or unreadable fields keep their defaults.
+ * @param {string} hash  with or without the leading '#'
+ * @returns {AppState}
+ */
+export function parseHash(hash) {
+  const state = defaultState();
+  /** @type {Map<string, string[]>} */
+  const found = new Map();
+  for (const part of hash.replace(/^#/, '').split('&')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const key = part.slice(0, eq);
+    found.set(key, [...(found.get(key) ?? []), part.slice(eq + 1)]);
+  }
+  /** @type {Record<string, unknown>} */
+  const out = /** @type {any} */ (state);
+  for (const f of FIELDS) {
+    const texts = found.get(f.key);
+    if (!texts) continue;
+    if (f.many) {
+      const items = texts.map((t) => f.codec.read(t)).filter((v) => v !== undefined);
+      if (items.length) out[f.prop] = items.slice(0, MAX_RUNS);
+    } else {
+      const v = f.codec.read(texts[texts.length - 1]);
+      if (v !== undefined) out[f.prop] = v;
+    }
+  }
+  return state;
+}
+
+/**
+ * What differs between two states, by how much work it takes to follow.
+ * @param {AppState} a
+ * @param {AppState} b
+ * @returns {{surface: boolean, race: boolean, view: boolean, speed: boolean}}
+ */
+export function diffStates(a, b) {
+  const same = (/** @type {unknown} */ x, /** @type {unknown} */ y) =>
+    JSON.stringify(x) === JSON.stringify(y);
+  const surface =
+    a.surface !== b.surface ||
+    !same(a.params, b.params) ||
+    a.expr !== b.expr ||
+    !same(a.domain, b.domain);
+  const race =
+    surface ||
+    !same(a.start, b.start) ||
+    a.seed !== b.seed ||
+    a.steps !== b.steps ||
+    !same(a.runs, b.runs);
+  return { surface, race, view: a.view !== b.view, speed: a.speed !== b.speed };
+}

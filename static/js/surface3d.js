@@ -1,0 +1,168 @@
+// @ts-check
+/**
+ * The 3D view: the surface (height in the same units as its colour, so log-coloured surfaces are
+ * drawn in log height) with each run's path lifted a little above it. The camera the user chose
+ * stays through data updates (`uirevision`), and resets only when the surface changes.
+ */
+import { PathView } from './pathview.js';
+import { FONT } from './plotkit.js';
+import { SURFACE_COLORSCALE } from './palette.js';
+
+/** @typedef {import('./contour.js').Surface} Surface */
+/** @typedef {import('./store.js').RunStore} RunStore */
+/** @typedef {import('./store.js').Track} Track */
+/** @typedef {import('./plotkit.js').Extension} Extension */
+
+const HEADS = 2;
+const FIRST_PATH = 3;
+
+/** @returns {boolean} whether this browser can draw WebGL at all */
+export function hasWebGL() {
+  try {
+    const canvas = document.createElement('canvas');
+    return Boolean(canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
+  } catch {
+    return false;
+  }
+}
+
+export class SurfaceView extends PathView {
+  /** @param {HTMLElement} gd */
+  constructor(gd) {
+    super(gd, ['x', 'y', 'z'], ['resetCameraDefault3d']);
+    /** @type {Surface | null} */
+    this.surface = null;
+    this.lift = 0;
+    this.visible = false;
+  }
+
+  ready() {
+    return this.surface !== null;
+  }
+
+  /** @param {Surface} surface */
+  setSurface(surface) {
+    this.surface = surface;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const row of surface.grid.z) {
+      for (const v of row) {
+        const h = surface.scale.apply(v);
+        if (h === null) continue;
+        lo = Math.min(lo, h);
+        hi = Math.max(hi, h);
+      }
+    }
+    this.lift = Number.isFinite(hi - lo) ? (hi - lo) * 0.012 : 0;
+    this.invalidate();
+  }
+
+  /** @param {Track} t @param {number} from */
+  heights(t, from) {
+    const s = /** @type {Surface} */ (this.surface);
+    return t.loss.slice(from).map((v) => {
+      const h = s.scale.apply(v);
+      return h === null ? null : h + this.lift;
+    });
+  }
+
+  /** @param {RunStore} store */
+  traces(store) {
+    const s = /** @type {Surface} */ (this.surface);
+    const heads = store.tracks.map((t) => headOf(t, this.heights(t, 0)));
+    return [
+      {
+        type: 'surface',
+        x: s.grid.x,
+        y: s.grid.y,
+        z: s.grid.z.map((row) => row.map(s.scale.apply)),
+        colorscale: SURFACE_COLORSCALE,
+        showscale: false,
+        opacity: 0.95,
+        contours: { z: { show: true, usecolormap: false, color: 'rgba(40,55,75,0.35)', width: 1 } },
+        hoverinfo: 'skip',
+      },
+      {
+        type: 'scatter3d',
+        mode: 'markers',
+        x: s.minima.map((m) => m[0]),
+        y: s.minima.map((m) => m[1]),
+        z: s.minima.map((m) => (s.scale.apply(m[2]) ?? 0) + this.lift),
+        marker: { size: 5, color: '#ffd23f', line: { color: '#1d2430', width: 1 } },
+        hoverinfo: 'skip',
+        showlegend: false,
+      },
+      {
+        type: 'scatter3d',
+        mode: 'markers',
+        x: heads.map((h) => h[0]),
+        y: heads.map((h) => h[1]),
+        z: heads.map((h) => h[2]),
+        marker: { size: 5, color: store.tracks.map((_, i) => this.legends[i]?.color ?? '#000') },
+        hoverinfo: 'skip',
+        showlegend: false,
+      },
+      ...store.tracks.map((t, i) => ({
+        type: 'scatter3d',
+        mode: 'lines',
+        name: this.legends[i]?.label ?? t.id,
+        x: [...t.x],
+        y: [...t.y],
+        z: this.heights(t, 0),
+        line: { color: this.legends[i]?.color ?? '#000', width: 5 },
+        hovertemplate: `${this.legends[i]?.label ?? t.id}<br>step %{pointNumber}<extra></extra>`,
+      })),
+    ];
+  }
+
+  layout() {
+    const s = /** @type {Surface} */ (this.surface);
+    const axis = { backgroundcolor: '#f6f7f9', gridcolor: '#d5d9e0', showspikes: false };
+    return {
+      font: FONT,
+      margin: { l: 0, r: 0, t: 0, b: 0 },
+      paper_bgcolor: '#ffffff',
+      showlegend: false,
+      uirevision: s.key,
+      scene: {
+        uirevision: s.key,
+        aspectmode: 'manual',
+        aspectratio: { x: 1, y: 1, z: 0.6 },
+        camera: { eye: { x: 1.45, y: -1.55, z: 1.05 } },
+        xaxis: { ...axis, title: { text: 'x' }, range: [...s.domain[0]] },
+        yaxis: { ...axis, title: { text: 'y' }, range: [...s.domain[1]] },
+        zaxis: { ...axis, title: { text: s.scale.log ? 'log₁₀ f' : 'f' } },
+      },
+    };
+  }
+
+  /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
+  extendTrack(ext, track, index, from) {
+    ext.add(FIRST_PATH + index, {
+      x: track.x.slice(from),
+      y: track.y.slice(from),
+      z: this.heights(track, from),
+    });
+  }
+
+  /** @param {Extension} ext @param {RunStore} store */
+  extendExtras(ext, store) {
+    const heads = store.tracks.map((t) => headOf(t, this.heights(t, t.length - 1)));
+    ext.add(
+      HEADS,
+      { x: heads.map((h) => h[0]), y: heads.map((h) => h[1]), z: heads.map((h) => h[2]) },
+      heads.length,
+    );
+  }
+}
+
+/**
+ * @param {Track} t
+ * @param {(number | null)[]} tailHeights  heights of the last points (the last one is the head's)
+ * @returns {[number | null, number | null, number | null]}
+ */
+function headOf(t, tailHeights) {
+  const k = t.length - 1;
+  if (k < 0) return [null, null, null];
+  return [t.x[k], t.y[k], tailHeights[tailHeights.length - 1] ?? null];
+}
