@@ -6,7 +6,7 @@ does per update; torch does zero_grad, forward, loss, backward and ``torch.optim
 the same float64 network with the same weights, in the same process, with one thread.
 Each figure is the median over several timed blocks. Target: ours >= 2.5x faster than torch.
 
-Run: ``python bench/net_bench.py`` (a few seconds).
+Run from the repository root: ``python -m bench.net_bench`` (a few seconds).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ from server.settings import Settings
 PROTOCOL_MAX_BYTES = 1024 * 1024
 
 
-def uvicorn_config(settings: Settings, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+def uvicorn_config(
+    settings: Settings, host: str, port: int, log_level: str = "info"
+) -> uvicorn.Config:
     """The uvicorn configuration every entry point uses: websockets without compression."""
     from server.app import create_app
 
@@ -39,18 +41,24 @@ def serve(args: argparse.Namespace) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     if args.host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"
-    print(f"Gradscape {__import__('server').__version__}: open http://{shown}:{args.port}", flush=True)
+    print(
+        f"Gradscape {__import__('server').__version__}: open http://{shown}:{args.port}", flush=True
+    )
     uvicorn.Server(config).run()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gradscape", description="Live gradient-descent visualizer")
+    parser = argparse.ArgumentParser(
+        prog="gradscape", description="Live gradient-descent visualizer"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("serve", help="start the web server")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    run.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    run.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     run.set_defaults(func=serve)
     args = parser.parse_args(argv)
     code: int = args.func(args)

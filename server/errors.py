@@ -50,7 +50,9 @@ def _readable(loc: Sequence[int | str]) -> str:
     return field_path(parts)
 
 
-def from_errors(errors: Sequence[Mapping[str, Any]], prefix: Sequence[int | str] = ()) -> FieldError:
+def from_errors(
+    errors: Sequence[Mapping[str, Any]], prefix: Sequence[int | str] = ()
+) -> FieldError:
     """A FieldError for the most telling of pydantic's errors (a non-finite number first)."""
     if not errors:
         return FieldError("", "invalid request")

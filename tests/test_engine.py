@@ -13,14 +13,26 @@ from server.problems.surfaces import get_surface
 START = np.array([-1.5, 2.0])
 
 
-def run(run_id: str, optimizer: str, start: np.ndarray = START, noise: float = 0.0,
-        schedule: dict[str, object] | None = None, **hyper: float) -> RunConfig:
-    return RunConfig(run_id, optimizer, validate_hyper(optimizer, hyper), start,
-                     parse_schedule(schedule), noise)
+def run(
+    run_id: str,
+    optimizer: str,
+    start: np.ndarray = START,
+    noise: float = 0.0,
+    schedule: dict[str, object] | None = None,
+    **hyper: float,
+) -> RunConfig:
+    return RunConfig(
+        run_id, optimizer, validate_hyper(optimizer, hyper), start, parse_schedule(schedule), noise
+    )
 
 
-def reference(surface_name: str, optimizer: str, hypers: list[dict[str, float]], start: np.ndarray,
-              schedule: dict[str, object] | None = None) -> np.ndarray:
+def reference(
+    surface_name: str,
+    optimizer: str,
+    hypers: list[dict[str, float]],
+    start: np.ndarray,
+    schedule: dict[str, object] | None = None,
+) -> np.ndarray:
     """The path by a plain loop over the optimizer; ``hypers[k]`` is used by update k + 1."""
     surface = get_surface(surface_name)
     opt = get_optimizer(optimizer)
@@ -45,12 +57,19 @@ def full_path(race: Race, run_id: str, steps: int) -> np.ndarray:
 
 
 def test_path_equals_plain_loop_with_schedule() -> None:
-    race = Race(get_surface("rosenbrock"),
-                [run("a", "adam", lr=0.02, schedule={"name": "cosine", "T_max": 300})],
-                max_steps=300)
+    race = Race(
+        get_surface("rosenbrock"),
+        [run("a", "adam", lr=0.02, schedule={"name": "cosine", "T_max": 300})],
+        max_steps=300,
+    )
     path = full_path(race, "a", 300)
-    ref = reference("rosenbrock", "adam", [validate_hyper("adam", {"lr": 0.02})] * 300, START,
-                    {"name": "cosine", "T_max": 300})
+    ref = reference(
+        "rosenbrock",
+        "adam",
+        [validate_hyper("adam", {"lr": 0.02})] * 300,
+        START,
+        {"name": "cosine", "T_max": 300},
+    )
     assert path.shape == (301, 2)
     np.testing.assert_array_equal(path, ref)
 
@@ -72,21 +91,27 @@ def test_set_takes_effect_from_the_acked_step() -> None:
 
 def test_runs_of_one_optimizer_share_a_batch_but_keep_their_own_values() -> None:
     lrs = [1e-4, 3e-4, 1e-3]
-    together = Race(get_surface("himmelblau"),
-                    [run(f"r{i}", "rmsprop", lr=lr, centered=True) for i, lr in enumerate(lrs)],
-                    max_steps=200)
+    together = Race(
+        get_surface("himmelblau"),
+        [run(f"r{i}", "rmsprop", lr=lr, centered=True) for i, lr in enumerate(lrs)],
+        max_steps=200,
+    )
     chunks, _ = together.advance(200)
     for i, lr in enumerate(lrs):
-        alone = Race(get_surface("himmelblau"), [run("x", "rmsprop", lr=lr, centered=True)],
-                     max_steps=200)
+        alone = Race(
+            get_surface("himmelblau"), [run("x", "rmsprop", lr=lr, centered=True)], max_steps=200
+        )
         np.testing.assert_array_equal(chunks[f"r{i}"].params, alone.advance(200)[0]["x"].params)
 
 
 def test_divergence_stops_at_the_first_non_finite_step() -> None:
     surface = get_surface("quadratic", {"kappa": 10.0})
     start = np.array([1.0, 1.0])
-    race = Race(surface, [run("a", "sgd", start=start, lr=0.3), run("b", "sgd", start=start, lr=0.1)],
-                max_steps=5000)
+    race = Race(
+        surface,
+        [run("a", "sgd", start=start, lr=0.3), run("b", "sgd", start=start, lr=0.1)],
+        max_steps=5000,
+    )
     chunks, stops = race.advance(5000)
     a = [s for s in stops if s.run == "a"]
     assert len(a) == 1 and a[0].status is RunStatus.DIVERGED
@@ -103,8 +128,14 @@ def test_divergence_stops_at_the_first_non_finite_step() -> None:
 
 def test_finished_and_converged() -> None:
     surface = get_surface("quadratic", {"kappa": 4.0})
-    race = Race(surface, [run("n", "newton", start=np.array([2.0, -1.0])),
-                          run("s", "sgd", start=np.array([2.0, -1.0]), lr=0.01)], max_steps=50)
+    race = Race(
+        surface,
+        [
+            run("n", "newton", start=np.array([2.0, -1.0])),
+            run("s", "sgd", start=np.array([2.0, -1.0]), lr=0.01),
+        ],
+        max_steps=50,
+    )
     chunks, stops = race.advance(50)
     by_run = {s.run: s for s in stops}
     assert by_run["n"].status is RunStatus.CONVERGED
@@ -115,10 +146,16 @@ def test_finished_and_converged() -> None:
 
 def test_noise_is_seeded_per_run() -> None:
     surface = get_surface("booth")
+
     def path(seed: int, noise: float) -> np.ndarray:
-        race = Race(surface, [run("a", "sgd", noise=noise, lr=0.01), run("b", "adam", noise=noise)],
-                    seed=seed, max_steps=100)
+        race = Race(
+            surface,
+            [run("a", "sgd", noise=noise, lr=0.01), run("b", "adam", noise=noise)],
+            seed=seed,
+            max_steps=100,
+        )
         return race.advance(100)[0]["a"].params
+
     np.testing.assert_array_equal(path(3, 0.5), path(3, 0.5))
     assert not np.allclose(path(3, 0.5), path(4, 0.5))
     assert not np.allclose(path(3, 0.5), path(3, 0.0))
@@ -136,6 +173,7 @@ def test_reset_replays_the_same_path_with_current_settings() -> None:
 def test_advance_in_pieces_equals_one_call(name: str) -> None:
     def make() -> Race:
         return Race(get_surface("himmelblau"), [run("a", name)], max_steps=90)
+
     whole = make().advance(90)[0]["a"].params
     pieces = make()
     parts = [pieces.advance(n)[0]["a"].params for n in (1, 9, 30, 50)]

@@ -56,7 +56,7 @@ class Session:
         self._announce_done = False
         self._wake = asyncio.Event()
         self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
-        self._refused_in_a_row = 0
+        self._refused = 0  # refusals not yet paid back by accepted messages
         self.tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -82,7 +82,8 @@ class Session:
             asyncio.create_task(self._receive_loop(), name=f"{TASK_PREFIX}{self.id}-receive"),
             asyncio.create_task(self._produce(), name=f"{TASK_PREFIX}{self.id}-produce"),
         ]
-        code, reason = CloseCode.NORMAL, ""
+        code: int = CloseCode.NORMAL
+        reason = ""
         try:
             done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -129,17 +130,14 @@ class Session:
     def handle_raw(self, data: bytes) -> None:
         """Handle one client message; every refusal becomes an ``error`` reply."""
         if not self._bucket.take():
-            self._refused_in_a_row += 1
-            if self._refused_in_a_row > self.settings.flood_close_after:
+            self._refused += 1
+            if self._refused > self.settings.flood_close_after:
                 raise SessionClosed(CloseCode.POLICY_VIOLATION, "too many messages")
-            if self._refused_in_a_row == 1:
-                self.error(
-                    "",
-                    "Too many messages: slow down (the limit is "
-                    f"{self.settings.message_rate:g} per second).",
-                )
+            if self._refused == 1:
+                limit = self.settings.message_rate
+                self.error("", f"Too many messages: slow down (the limit is {limit:g} per second).")
             return
-        self._refused_in_a_row = 0
+        self._refused = max(0, self._refused - 1)
         if len(data) > self.settings.max_message_bytes:
             self.error(
                 "",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -12,7 +12,7 @@ from server.errors import FieldError
 from server.jsonenc import ORJSONResponse
 from server.optim.registry import OPTIMIZERS
 from server.optim.schedules import SCHEDULES
-from server.problems.expression import EXAMPLES, DEFAULT_DOMAIN
+from server.problems.expression import DEFAULT_DOMAIN, EXAMPLES
 from server.problems.factory import build_expression, build_surface
 from server.problems.surfaces import SURFACES
 from server.runs import build_run
@@ -84,8 +84,8 @@ def trajectory(body: TrajectoryRequest, request: Request) -> ORJSONResponse:
         try:
             built = build_surface(spec.surface, {k: float(v) for k, v in spec.params.items()})
         except FieldError as exc:
-            raise exc if exc.field == "surface" else FieldError(
-                "surface_" + exc.field, exc.message
+            raise (
+                exc if exc.field == "surface" else FieldError("surface_" + exc.field, exc.message)
             ) from None
     else:
         built = build_expression(spec.expression or "")
@@ -97,7 +97,9 @@ def trajectory(body: TrajectoryRequest, request: Request) -> ORJSONResponse:
         schedule=body.schedule,
         noise=body.noise,
     )
-    race = Race(built.problem, [build_run(run, built)], seed=body.seed, max_steps=max(body.steps, 1))
+    race = Race(
+        built.problem, [build_run(run, built)], seed=body.seed, max_steps=max(body.steps, 1)
+    )
     first = race.initial_chunks().get("run")
     if first is None:
         return ORJSONResponse({"points": [], "status": "diverged", "steps": 0})

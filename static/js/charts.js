@@ -49,6 +49,7 @@ export class SeriesView extends PathView {
       {
         type: 'scatter',
         mode: 'markers',
+        meta: { kind: 'marks' },
         x: marks.map((e) => e.k),
         y: marks.map((e) => e.v),
         text: marks.map((e) => e.m.text),
@@ -65,6 +66,7 @@ export class SeriesView extends PathView {
         type: 'scatter',
         mode: 'lines',
         name: this.legends[i]?.label ?? t.id,
+        meta: { kind: 'path', run: t.id },
         x: steps(0, t.length),
         y: [...t[this.series]],
         line: { color: this.legends[i]?.color ?? '#000', width: 2 },
@@ -89,7 +91,7 @@ export class SeriesView extends PathView {
         gridcolor: '#eceff3',
         zeroline: false,
         exponentformat: 'power',
-        nticks: 6,
+        ...(this.logY ? { dtick: 1 } : {}),
       },
       uirevision: `${this.series}-${this.logY}`,
     };

@@ -19,10 +19,12 @@
 /** @typedef {{hyper?: Record<string, unknown>, schedule?: unknown, noise?: number}} LiveChange */
 
 const SET_INTERVAL_MS = 100;
+/** The most steps one `step` message may ask for. */
+const MAX_STEP_N = 10_000;
 
 export class Race {
   /**
-   * @param {{send: (m: Record<string, unknown>) => boolean}} connection
+   * @param {{send: (m: Record<string, unknown>) => boolean, isOpen: boolean}} connection
    * @param {RunStore} store
    * @param {RaceHandlers} on
    */
@@ -73,10 +75,12 @@ export class Race {
   restore(message) {
     const step = this.store.lastStep();
     const wasPlaying = this.playing && this.clock !== 'done';
-    this.start(message);
-    if (step > 0) this.connection.send({ type: 'step', n: step });
-    if (wasPlaying && step > 0) this.connection.send({ type: 'resume' });
-    this.playing = wasPlaying;
+    this.start({ ...message, paused: true });
+    for (let done = 0; done < step; done += MAX_STEP_N) {
+      this.connection.send({ type: 'step', n: Math.min(MAX_STEP_N, step - done) });
+    }
+    if (wasPlaying) this.resume();
+    else this.playing = false;
   }
 
   pause() {
@@ -231,6 +235,11 @@ export class Race {
 
   /** @returns {boolean} the race should be moving but no frame came for `ms` */
   stalled(ms = 4000) {
-    return this.clock === 'running' && this.live && performance.now() - this.lastFrameAt > ms;
+    return (
+      this.connection.isOpen &&
+      this.clock === 'running' &&
+      this.live &&
+      performance.now() - this.lastFrameAt > ms
+    );
   }
 }

@@ -106,6 +106,7 @@ export class SurfaceView extends PathView {
         type: 'scatter3d',
         mode: 'lines',
         name: this.legends[i]?.label ?? t.id,
+        meta: { kind: 'path', run: t.id },
         x: [...t.x],
         y: [...t.y],
         z: this.heights(t, 0),

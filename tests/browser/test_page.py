@@ -1,0 +1,439 @@
+"""The page in real Chromium: what a person sees and does, against the real server."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, WebSocket, expect
+
+from .conftest import SCREENSHOTS, Server, Watch, free_port
+
+# Scripts evaluated in the page. The overlay plot (#contour) holds the paths; traces carry
+# meta.kind = start | marks | heads | path.
+PATHS = """(id) => (document.getElementById(id || 'contour').data || [])
+    .filter(t => t.meta && t.meta.kind === 'path')
+    .map(t => ({run: t.meta.run, x: Array.from(t.x), y: Array.from(t.y)}))"""
+LENGTHS = """(id) => (document.getElementById(id || 'contour').data || [])
+    .filter(t => t.meta && t.meta.kind === 'path').map(t => t.x.length)"""
+MARKS = """() => ((document.getElementById('contour').data || [])
+    .find(t => t.meta && t.meta.kind === 'marks') || {text: []}).text"""
+CONTOUR_DRAWN = """() => {
+    const bg = document.getElementById('contour-bg');
+    return !!(bg && bg.data && bg.data[0] && bg.data[0].type === 'contour'
+        && bg.querySelector('.contourlayer path'));
+}"""
+
+# Counts Plotly calls per plot div, installed before any page script runs.
+COUNT_PLOTLY_CALLS = """
+(() => {
+  const calls = {};
+  window.__plotlyCalls = calls;
+  let real;
+  Object.defineProperty(window, 'Plotly', {
+    configurable: true,
+    get() { return real; },
+    set(P) {
+      for (const name of ['newPlot', 'react', 'extendTraces']) {
+        const f = P[name];
+        P[name] = function (gd, ...rest) {
+          const id = (typeof gd === 'string' ? gd : gd.id) + ':' + name;
+          const t0 = performance.now();
+          const out = f.call(this, gd, ...rest);
+          const c = calls[id] || (calls[id] = {n: 0, ms: 0, at: []});
+          c.n += 1; c.ms += performance.now() - t0; c.at.push(t0);
+          return out;
+        };
+      }
+      real = P;
+    },
+  });
+})();
+"""
+
+
+def open_page(page: Page, base_url: str, hash_: str = "") -> None:
+    page.goto(f"{base_url}/{hash_}")
+    page.wait_for_function(CONTOUR_DRAWN)
+    page.wait_for_function(f"() => ({LENGTHS})().length > 0 && ({LENGTHS})().every(n => n > 1)")
+
+
+def lengths(page: Page, plot: str = "contour") -> list[int]:
+    out: list[int] = page.evaluate(LENGTHS, plot)
+    return out
+
+
+def paths(page: Page) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = page.evaluate(PATHS, "contour")
+    return out
+
+
+def hash_of(page: Page) -> str:
+    return unquote(page.evaluate("() => location.hash"))
+
+
+def sent_messages(page: Page) -> list[dict[str, Any]]:
+    """Collect every message the page sends on its websocket (from now on)."""
+    import json
+
+    sent: list[dict[str, Any]] = []
+
+    def on_ws(ws: WebSocket) -> None:
+        ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+
+    page.on("websocket", on_ws)
+    return sent
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_loads_clean_draws_contour_and_races_by_default(gs: Page, base_url: str) -> None:
+    open_page(gs, base_url)
+    # the default race: Adam against momentum on Rosenbrock, one legend entry and card per run
+    expect(gs.locator("#surface-select")).to_have_value("rosenbrock")
+    expect(gs.locator("#legend li")).to_have_count(2)
+    expect(gs.locator("#legend")).to_contain_text("Adam")
+    expect(gs.locator("#legend")).to_contain_text("momentum")
+    expect(gs.locator(".run-card")).to_have_count(2)
+    h = hash_of(gs)
+    assert "surface=rosenbrock" in h and "seed=0" in h and "run=adam" in h and "run=momentum" in h
+    # known minimum marked, levels drawn, start ringed
+    minima = gs.evaluate("() => document.getElementById('contour-bg').data[1]")
+    assert (minima["x"], minima["y"]) == ([1], [1])
+    assert gs.locator("#contour-bg .contourlayer path").count() > 10
+    # the race animates: every path keeps growing
+    before = lengths(gs)
+    gs.wait_for_timeout(1200)
+    after = lengths(gs)
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
+    # the loss chart follows the same runs, on a log axis
+    assert gs.evaluate("() => document.getElementById('loss-chart').layout.yaxis.type") == "log"
+    assert len(lengths(gs, "loss-chart")) == 2
+
+
+def test_first_contour_timing_against_bare_plotly(browser: Browser, server: Server) -> None:
+    """Printed, not asserted: first contour of the page vs a page that only draws one contour."""
+    plotly_src = re.search(
+        r'<script src="([^"]+plotly[^"]+)"', httpx.get(server.url).text
+    )
+    assert plotly_src, "the page loads plotly.js from a local route"
+    bare = f"""<!doctype html><html><head><meta charset="utf-8">
+<script src="{plotly_src.group(1)}" defer></script></head><body>
+<div id="c" style="width:800px;height:700px"></div>
+<script type="module">
+const grid = fetch('/api/surfaces/rosenbrock/grid?n=120').then(r => r.json());
+await new Promise(r => window.Plotly ? r() : addEventListener('load', r));
+const g = await grid;
+await Plotly.newPlot('c', [{{type: 'contour', x: g.x, y: g.y, z: g.z, ncontours: 28}}]);
+performance.mark('bare:first-contour');
+</script></body></html>"""
+
+    def first_contour(url: str, mark: str) -> float:
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        page = context.new_page()
+        if url.endswith("/bare"):
+            page.route(url, lambda route: route.fulfill(body=bare, content_type="text/html"))
+        page.goto(url)
+        page.wait_for_function(f"() => performance.getEntriesByName('{mark}').length > 0")
+        ms: float = page.evaluate(f"() => performance.getEntriesByName('{mark}')[0].startTime")
+        context.close()
+        return ms
+
+    page_ms, bare_ms = [], []
+    for _ in range(3):
+        bare_ms.append(first_contour(f"{server.url}/bare", "bare:first-contour"))
+        page_ms.append(first_contour(f"{server.url}/", "gradscape:first-contour"))
+    ratio = statistics.median(page_ms) / statistics.median(bare_ms)
+    print(
+        f"\nfirst contour: page {statistics.median(page_ms):.0f} ms, bare plotly page "
+        f"{statistics.median(bare_ms):.0f} ms, ratio {ratio:.2f} (budget 1.2)"
+    )
+
+
+def test_slider_change_sends_set_and_path_changes_from_acked_step(
+    gs: Page, base_url: str
+) -> None:
+    sent = sent_messages(gs)
+    open_page(gs, base_url, "#surface=rosenbrock&seed=0&steps=2000&speed=40&run=adam,lr:0.05&run=momentum,lr:0.0005")
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] > 20")
+    slider = gs.locator("#run-a-lr-range")
+    slider.focus()
+    slider.press("ArrowRight")
+    slider.press("ArrowRight")
+    wait_until(lambda: any(m["type"] == "set" for m in sent), what="a set message")
+    new_lr = float(gs.locator("#run-a-lr-num").input_value())
+    assert new_lr > 0.05
+    sets = [m for m in sent if m["type"] == "set"]
+    assert sets[-1]["run"] == "a" and sets[-1]["hyper"]["lr"] == pytest.approx(new_lr)
+    gs.wait_for_function(f"() => ({MARKS})().some(t => t.includes('lr → {new_lr}'))")
+    text = next(t for t in gs.evaluate(MARKS) if f"lr → {new_lr}" in t)
+    step = int(re.search(r"from step (\d+)", text).group(1))  # type: ignore[union-attr]
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] > {step + 5}")
+    expect(gs.locator("#run-a-status")).to_contain_text(f"from step {step}")
+    assert f"lr:{new_lr}" in hash_of(gs)
+    # the same run without the change, computed by the server's REST route
+    body = {
+        "surface": "rosenbrock",
+        "optimizer": "adam",
+        "hyper": {"lr": 0.05},
+        "start": [-1.5, 2.0],
+        "steps": step + 5,
+        "noise": 0.0,
+        "seed": 0,
+    }
+    ref = httpx.post(f"{base_url}/api/trajectory", json=body).json()["points"]
+    run_a = paths(gs)[0]
+    for k in range(step):
+        assert run_a["x"][k] == pytest.approx(ref[k][0], abs=1e-9), f"step {k} changed"
+        assert run_a["y"][k] == pytest.approx(ref[k][1], abs=1e-9), f"step {k} changed"
+    assert abs(run_a["x"][step + 4] - ref[step + 4][0]) > 1e-9, "the change had no effect"
+
+
+def test_click_on_contour_restarts_from_that_point(gs: Page, base_url: str) -> None:
+    open_page(gs, base_url)
+    box = gs.locator("#contour .nsewdrag").bounding_box()
+    assert box
+    # the centre of Rosenbrock's square domain [-2.048, 2.048]^2 is (0, 0)
+    gs.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    gs.wait_for_function(
+        f"() => ({PATHS})().every(p => Math.abs(p.x[0]) < 0.02 && Math.abs(p.y[0]) < 0.02)"
+    )
+    assert re.search(r"start=-?0(\.0\d*)?,-?0(\.0\d*)?", hash_of(gs)), hash_of(gs)
+    assert abs(float(gs.locator("#start-x").input_value())) < 0.02
+    before = lengths(gs)
+    gs.wait_for_timeout(800)
+    assert all(a > b for a, b in zip(lengths(gs), before, strict=True))
+
+
+def test_url_hash_round_trips_through_reload_and_history(gs: Page, base_url: str) -> None:
+    h = (
+        "#surface=himmelblau&start=-4,-4&seed=7&steps=300&speed=200"
+        "&run=rmsprop,lr:0.02,noise:0.5&run=adam,lr:0.1,beta1:0.8,sched:cosine,sched.T_max:200"
+    )
+    open_page(gs, base_url, h)
+    expect(gs.locator("#surface-select")).to_have_value("himmelblau")
+    expect(gs.locator("#seed")).to_have_value("7")
+    expect(gs.locator("#run-a-optimizer")).to_have_value("rmsprop")
+    expect(gs.locator("#run-a-lr-num")).to_have_value("0.02")
+    expect(gs.locator("#run-b-beta1-num")).to_have_value("0.8")
+    expect(gs.locator("#run-b-schedule")).to_have_value("cosine")
+    expect(gs.locator("#run-a-noise-num")).to_have_value("0.5")
+    gs.wait_for_function(f"() => ({LENGTHS})().every(n => n >= 60)")
+    first = paths(gs)
+    written = hash_of(gs)
+    gs.reload()
+    gs.wait_for_function(CONTOUR_DRAWN)
+    gs.wait_for_function(f"() => ({LENGTHS})().every(n => n >= 60)")
+    assert hash_of(gs) == written
+    again = paths(gs)
+    for a, b in zip(first, again, strict=True):
+        assert a["x"][:60] == b["x"][:60] and a["y"][:60] == b["y"][:60], "same link, same path"
+    assert first[0]["x"][0] == -4 and first[0]["y"][0] == -4
+    # a new surface is a new history entry; back returns to the old one, forward again
+    gs.select_option("#surface-select", "booth")
+    gs.wait_for_function("() => location.hash.includes('surface=booth')")
+    gs.wait_for_function("() => document.getElementById('contour-bg').layout.xaxis.range[1] === 10")
+    gs.go_back()
+    expect(gs.locator("#surface-select")).to_have_value("himmelblau")
+    gs.wait_for_function("() => document.getElementById('contour-bg').layout.xaxis.range[1] === 5")
+    gs.go_forward()
+    expect(gs.locator("#surface-select")).to_have_value("booth")
+
+
+def test_keyboard_space_arrow_r(gs: Page, base_url: str) -> None:
+    open_page(gs, base_url)
+    gs.locator("body").click(position={"x": 5, "y": 5})
+    gs.keyboard.press("Space")
+    expect(gs.locator("#play")).to_have_attribute("data-playing", "false")
+    gs.wait_for_timeout(300)
+    n = lengths(gs)[0]
+    gs.wait_for_timeout(400)
+    assert lengths(gs)[0] == n, "paused"
+    gs.keyboard.press("ArrowRight")
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] === {n + 1}")
+    gs.keyboard.press("r")
+    gs.wait_for_function(f"() => ({LENGTHS})().every(k => k === 1)")
+    expect(gs.locator("#stepcount")).to_contain_text("step 0")
+    gs.keyboard.press("Space")
+    expect(gs.locator("#play")).to_have_attribute("data-playing", "true")
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] > 5")
+    # focus is visible on controls reached by keyboard
+    gs.keyboard.press("Tab")
+    outline = gs.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+def test_3d_view_keeps_camera_while_paths_grow(gs: Page, base_url: str) -> None:
+    open_page(gs, base_url)
+    gs.click("#view-surface")
+    expect(gs.locator("#surface3d")).to_be_visible()
+    expect(gs.locator("#contour-stack")).to_be_hidden()
+    assert "view=surface" in hash_of(gs)
+    gs.wait_for_function(f"() => ({LENGTHS})('surface3d').length === 2")
+    gs.evaluate(
+        "() => Plotly.relayout('surface3d', {'scene.camera.eye': {x: 0.3, y: -2.1, z: 0.9}})"
+    )
+    n = lengths(gs, "surface3d")[0]
+    gs.wait_for_function(f"() => ({LENGTHS})('surface3d')[0] > {n + 10}")
+    eye = gs.evaluate("() => document.getElementById('surface3d')._fullLayout.scene.camera.eye")
+    assert eye["x"] == pytest.approx(0.3) and eye["y"] == pytest.approx(-2.1)
+    gs.click("#view-contour")
+    expect(gs.locator("#contour-stack")).to_be_visible()
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] > {n + 10}")
+
+
+def test_custom_formula_error_points_at_position(gs: Page, base_url: str) -> None:
+    open_page(gs, base_url)
+    gs.select_option("#surface-select", "custom")
+    field = gs.locator("#formula-input")
+    field.fill("sin(x)+*y")
+    field.press("Enter")
+    expect(gs.locator("#formula-error")).to_contain_text("at character")
+    assert field.get_attribute("aria-invalid") is not None
+    field.fill("x^2 + 3*y^2")
+    field.press("Enter")
+    gs.wait_for_function("() => location.hash.includes('surface=custom')")
+    assert "expr=x^2 + 3*y^2" in hash_of(gs)
+    gs.wait_for_function(f"() => ({LENGTHS})().every(n => n > 3)")
+    expect(gs.locator("#formula-error")).to_be_empty()
+
+
+def test_eight_runs_stream_with_extend_traces_not_replots(page: Page, watch: Watch, base_url: str) -> None:
+    """8 runs x 2,000 steps at 30 frames/s: every frame appended, no full re-plot per frame.
+
+    Frame rates are printed, not asserted."""
+    page.add_init_script(COUNT_PLOTLY_CALLS)
+    runs = "&".join(
+        f"run={o},lr:{lr}"
+        for o, lr in [
+            ("adam", 0.05), ("momentum", 0.0005), ("sgd", 0.001), ("rmsprop", 0.01),
+            ("adagrad", 0.5), ("nesterov", 0.0005), ("adamw", 0.05), ("lion", 0.01),
+        ]
+    )
+    open_page(page, base_url, f"#surface=rosenbrock&seed=0&steps=2000&speed=240&{runs}")
+    page.wait_for_function(
+        f"() => ({LENGTHS})().length === 8 && ({LENGTHS})().every(n => n === 2001 || n < 2001)"
+    )
+    page.wait_for_function("() => /step 2000/.test(document.getElementById('stepcount').textContent)",
+                           timeout=60_000)
+    page.wait_for_timeout(500)
+    calls = page.evaluate("() => window.__plotlyCalls")
+    ext = calls["contour:extendTraces"]
+    replots = calls.get("contour:react", {"n": 0})["n"] + calls.get("contour:newPlot", {"n": 0})["n"]
+    assert ext["n"] > 50 and replots <= 5, (ext["n"], replots)
+    stamps = ext["at"]
+    span = (stamps[-1] - stamps[0]) / 1000
+    quarter = len(stamps) // 4
+    first_q = (quarter - 1) / ((stamps[quarter - 1] - stamps[0]) / 1000)
+    last_q = (quarter - 1) / ((stamps[-1] - stamps[-quarter]) / 1000)
+    print(
+        f"\n8 runs x 2000 steps: {ext['n']} contour updates in {span:.1f} s "
+        f"({ext['n'] / span:.1f}/s; first quarter {first_q:.1f}/s, last quarter {last_q:.1f}/s), "
+        f"mean extendTraces {ext['ms'] / ext['n']:.1f} ms; full re-plots {replots}"
+    )
+    final = lengths(page)
+    assert all(n <= 2001 for n in final) and max(final) >= 1000
+
+
+def test_desktop_screenshot(gs: Page, base_url: str) -> None:
+    gs.set_viewport_size({"width": 1920, "height": 1080})
+    open_page(gs, base_url)
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] > 150")
+    gs.wait_for_timeout(300)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    gs.screenshot(path=str(SCREENSHOTS / "desktop.png"))
+    overflow = gs.evaluate("() => document.scrollingElement.scrollWidth - innerWidth")
+    assert overflow <= 0
+
+
+@pytest.fixture
+def phone(browser: Browser, base_url: str) -> Any:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    w = Watch()
+    context.on("console", w.on_console)
+    context.on("request", w.on_request)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    assert not w.foreign and not w.errors, (w.foreign, w.errors)
+
+
+def test_phone_layout_keeps_every_control_reachable(phone: Page, base_url: str) -> None:
+    open_page(phone, base_url)
+    phone.wait_for_function(f"() => ({LENGTHS})()[0] > 100")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(SCREENSHOTS / "phone.png"))
+    assert phone.evaluate("() => document.scrollingElement.scrollWidth") <= 390
+    for summary in phone.locator("details.more > summary").all():
+        summary.tap()
+    controls = phone.locator(
+        "button:visible, input:visible, select:visible, summary:visible"
+    ).all()
+    assert len(controls) > 20
+    for control in controls:
+        control.scroll_into_view_if_needed()
+        box = control.bounding_box()
+        assert box, control
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 0.5, (control, box)
+        hit = phone.evaluate(
+            """([x, y, el]) => { const h = document.elementFromPoint(x, y);
+                return h === el || el.contains(h) || (h && h.contains(el)) ||
+                       (el.labels && [...el.labels].some(l => l.contains(h))); }""",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, control.element_handle()],
+        )
+        assert hit, f"{control} is covered"
+    # a tap on the contour sets the start, as a click does
+    phone.locator("#contour").scroll_into_view_if_needed()
+    box = phone.locator("#contour .nsewdrag").bounding_box()
+    assert box
+    phone.touchscreen.tap(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    phone.wait_for_function(f"() => ({PATHS})().every(p => Math.abs(p.x[0]) < 0.05)")
+
+
+def test_reconnects_after_the_server_drops(page: Page, watch: Watch, browser: Browser) -> None:
+    own = Server(free_port())
+    own.start()
+    try:
+        watch.allow("WebSocket connection to")
+        watch.allow("ERR_CONNECTION_REFUSED")
+        page.set_default_timeout(20_000)
+        hash_ = "#surface=rosenbrock&seed=3&steps=2000&speed=120&run=adam,lr:0.05,noise:0.3&run=momentum,lr:0.0005"
+        open_page(page, own.url, hash_)
+        page.wait_for_function(f"() => ({LENGTHS})()[0] > 60")
+        own.stop()
+        expect(page.locator("#banner")).to_be_visible()
+        expect(page.locator("#banner")).to_contain_text("Connection to the server lost")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "lost")
+        before = paths(page)
+        own.start()
+        expect(page.locator("#banner")).to_be_hidden(timeout=20_000)
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        n = max(len(p["x"]) for p in before)
+        page.wait_for_function(f"() => ({LENGTHS})()[0] > {n + 30}")
+        after = paths(page)
+        for a, b in zip(before, after, strict=True):
+            k = len(a["x"])
+            assert a["x"] == b["x"][:k] and a["y"] == b["y"][:k], "restored on the same path"
+        assert math.isclose(after[0]["x"][0], -1.5)
+    finally:
+        own.stop()
