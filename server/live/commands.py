@@ -10,6 +10,7 @@ from pydantic import Field, StrictBool, StrictInt
 from server.engine import Race
 from server.errors import FieldError
 from server.live.state import Clock
+from server.live.streams import SurfaceStream
 from server.problems.factory import build_problem
 from server.runs import build_run, check_hyper, check_schedule
 from server.schemas import Number, ProblemSpec, RunId, RunSpec, Strict
@@ -92,13 +93,11 @@ def start(session: Session, msg: dict[str, Any]) -> None:
         except FieldError as exc:
             raise exc.within(f"runs[{i}]") from None
     race = Race(built.problem, configs, seed=m.seed, max_steps=m.max_steps)
-    session.clear_stream()
-    session.race, session.built = race, built
+    session.built = built
     session.steps_per_second = sps
     session.clock = Clock.PAUSED if m.paused else Clock.RUNNING
-    session.restart_clock()
+    session.begin(SurfaceStream(race))
     session.reply({"type": "ack", "of": "start", "runs": race.ids, "step": 0})
-    session.collect(race.initial_chunks(), [])
     session.frame_now()
     session.status()
 
@@ -115,7 +114,8 @@ def set_(session: Session, msg: dict[str, Any]) -> None:
     config = race.configs[i]
     hyper = check_hyper(config.optimizer, {**config.hyper, **m.hyper}) if m.hyper else None
     schedule = check_schedule(m.schedule) if "schedule" in m.model_fields_set else None
-    step = race.set(m.run, hyper=hyper, schedule=schedule, noise=m.noise)
+    assert session.stream is not None
+    step = session.stream.set(m.run, hyper, schedule, m.noise)
     session.reply({"type": "ack", "of": "set", "run": m.run, "step": step})
 
 
@@ -144,20 +144,17 @@ def step(session: Session, msg: dict[str, Any]) -> None:
     if session.clock is Clock.RUNNING:
         session.clock = Clock.PAUSED
     session.reply({"type": "ack", "of": "step", "n": m.n, "step": race.step + 1})
-    session.collect(*race.advance(m.n))
-    session.frame_now()
-    session.status()
+    session.request_steps(m.n)
 
 
 def reset(session: Session, msg: dict[str, Any]) -> None:
     BareMsg.model_validate(msg)
-    race = _race(session)
-    race.reset()
-    session.clear_stream()
+    _race(session)
+    assert session.stream is not None
+    session.stream.reset()
     session.clock = Clock.PAUSED
-    session.restart_clock()
+    session.begin(session.stream)
     session.reply({"type": "ack", "of": "reset", "step": 0})
-    session.collect(race.initial_chunks(), [])
     session.frame_now()
     session.status()
 

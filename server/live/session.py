@@ -13,18 +13,18 @@ import asyncio
 import itertools
 from typing import Any
 
-import numpy as np
 import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.engine import Chunk, Race, Stop
+from server.engine import Race, Stop
 from server.errors import FieldError, from_validation
 from server.jsonenc import dumps_text
 from server.live import commands
 from server.live.explain import explain
 from server.live.ratelimit import TokenBucket
 from server.live.state import Clock, CloseCode
+from server.live.streams import Stream
 from server.problems.factory import Built
 from server.settings import Settings
 
@@ -44,15 +44,16 @@ class Session:
         self.ws = ws
         self.settings = settings
         self.id = next(_ids)
-        self.race: Race | None = None
+        self.stream: Stream | None = None
         self.built: Built | None = None
         self.clock = Clock.IDLE
         self.steps_per_second = 60.0
         self._origin_time = 0.0
         self._origin_step = 0
         self._outbox: list[dict[str, Any] | None] = []  # None: send the pending frame here
-        self._pending: dict[str, list[Chunk]] = {}
         self._stops: list[Stop] = []
+        self._requested = 0  # steps asked for with a ``step`` message, done by the producer
+        self._lock = asyncio.Lock()  # held while a heavy stream advances in a thread
         self._announce_done = False
         self._wake = asyncio.Event()
         self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
@@ -96,8 +97,7 @@ class Session:
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            self.race = None
-            self._pending.clear()
+            self.stream = None
             await self._close(code, reason)
 
     async def _close(self, code: int, reason: str) -> None:
@@ -125,7 +125,8 @@ class Session:
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
             text = message.get("text")
-            self.handle_raw(text.encode() if text is not None else message.get("bytes") or b"")
+            async with self._lock:
+                self.handle_raw(text.encode() if text is not None else message.get("bytes") or b"")
 
     def handle_raw(self, data: bytes) -> None:
         """Handle one client message; every refusal becomes an ``error`` reply."""
@@ -185,24 +186,28 @@ class Session:
             }
         )
 
+    @property
+    def race(self) -> Race | None:
+        return self.stream.race if self.stream is not None else None
+
     def restart_clock(self) -> None:
         """Pace from now on at the current speed, from the race's current step."""
         self._origin_time = asyncio.get_running_loop().time()
         self._origin_step = self.race.step if self.race else 0
 
-    def collect(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
-        for run, chunk in chunks.items():
-            self._pending.setdefault(run, []).append(chunk)
-        self._stops.extend(stops)
-        if self.race is not None and self.race.done and self.clock is not Clock.DONE:
-            self.clock = Clock.DONE
-            self._announce_done = True
-        self._wake.set()
-
-    def clear_stream(self) -> None:
-        self._pending.clear()
+    def begin(self, stream: Stream | None) -> None:
+        """Stream from step 0: a new race (start) or the same one again (reset)."""
+        self.stream = stream
         self._stops.clear()
+        self._requested = 0
         self._announce_done = False
+        if stream is not None:
+            stream.restart()
+        self.restart_clock()
+
+    def request_steps(self, n: int) -> None:
+        self._requested += n
+        self._wake.set()
 
     async def _produce(self) -> None:
         loop = asyncio.get_running_loop()
@@ -210,22 +215,28 @@ class Session:
         next_tick = loop.time()
         while True:
             delay = next_tick - loop.time()
-            if delay > 0 and not self._outbox:
+            if delay > 0 and not self._outbox and not self._requested:
                 handle = loop.call_later(delay, self._wake.set)
                 await self._wake.wait()
                 handle.cancel()
             self._wake.clear()
             await self._flush()
+            if self._requested:
+                n, self._requested = self._requested, 0
+                await self._advance(n)
+                await self._send_frame()
+                self.status()
+                await self._flush()
             now = loop.time()
             if now >= next_tick:
                 next_tick = max(next_tick + period, now)
-                self._tick(now)
+                await self._advance(self._due(now))
                 await self._send_frame()
 
-    def _tick(self, now: float) -> None:
+    def _due(self, now: float) -> int:
         race = self.race
         if race is None or self.clock is not Clock.RUNNING:
-            return
+            return 0
         due = self._origin_step + int((now - self._origin_time) * self.steps_per_second)
         todo = due - race.step
         cap = max(1, int(self.steps_per_second / self.settings.frames_per_second * 4) + 1)
@@ -233,8 +244,23 @@ class Session:
             todo = cap
             self._origin_time = now
             self._origin_step = race.step + cap
-        if todo > 0:
-            self.collect(*race.advance(todo))
+        return max(0, todo)
+
+    async def _advance(self, n: int) -> None:
+        stream = self.stream
+        if stream is None or n <= 0:
+            return
+        if stream.heavy:
+            async with self._lock:
+                stops = await asyncio.to_thread(stream.advance, n)
+        else:
+            stops = stream.advance(n)
+        if stream is not self.stream:  # a start or reset replaced it meanwhile
+            return
+        self._stops.extend(stops)
+        if stream.race.done and self.clock is not Clock.DONE:
+            self.clock = Clock.DONE
+            self._announce_done = True
 
     async def _flush(self) -> None:
         while self._outbox:
@@ -246,10 +272,13 @@ class Session:
                     await self._send(dumps_text(message))
 
     async def _send_frame(self) -> None:
-        if self._pending:
-            runs = {run: _frame_run(chunks) for run, chunks in self._pending.items()}
-            self._pending = {}
-            await self._send(dumps_text({"type": "frame", "runs": runs}))
+        stream = self.stream
+        if stream is not None:
+            runs = stream.take_frame()
+            if runs is not None:
+                await self._send(dumps_text({"type": "frame", "runs": runs}))
+            for message in stream.take_messages():
+                await self._send(dumps_text(message))
         if self._stops:
             stops, self._stops = self._stops, []
             for stop in stops:
@@ -275,16 +304,3 @@ class Session:
             await asyncio.wait_for(self.ws.send_text(text), timeout=self.settings.send_timeout)
         except TimeoutError:
             raise SessionClosed(CloseCode.POLICY_VIOLATION, "client is not reading") from None
-
-
-def _frame_run(chunks: list[Chunk]) -> dict[str, Any]:
-    params = chunks[0].params if len(chunks) == 1 else np.concatenate([c.params for c in chunks])
-    loss = chunks[0].loss if len(chunks) == 1 else np.concatenate([c.loss for c in chunks])
-    gnorm = chunks[0].gnorm if len(chunks) == 1 else np.concatenate([c.gnorm for c in chunks])
-    return {
-        "step": chunks[0].step,
-        "x": np.ascontiguousarray(params[:, 0]),
-        "y": np.ascontiguousarray(params[:, 1]),
-        "loss": np.ascontiguousarray(loss),
-        "gnorm": np.ascontiguousarray(gnorm),
-    }

@@ -286,6 +286,10 @@ export class Controller {
   runChanged(c) {
     const old = this.state.runs[c.index];
     const run = applyRunChange(old, c);
+    if (JSON.stringify(run) === JSON.stringify(old)) {
+      if (c.final) this.writeHash('push');
+      return;
+    }
     const runs = this.state.runs.map((r, i) => (i === c.index ? run : r));
     const structural = c.what === 'optimizer' || c.what === 'schedule';
     const race = this.p.race;

@@ -1,0 +1,97 @@
+"""What a session streams: a race plus the way its points become frames.
+
+A stream buffers what its race produced since the last frame; the session decides when to send.
+``heavy`` streams (networks) are advanced in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+
+from server.engine import Chunk, Race, Stop
+from server.optim.schedules import Schedule
+
+
+class Stream(Protocol):
+    race: Race
+    heavy: bool
+
+    def restart(self) -> None:
+        """Buffer the step-0 points (after a start or a reset)."""
+
+    def advance(self, n: int) -> list[Stop]: ...
+
+    def take_frame(self) -> dict[str, Any] | None:
+        """The ``runs`` of a frame with everything new since the last call, or None."""
+
+    def take_messages(self) -> list[dict[str, Any]]:
+        """Other messages ready to send (e.g. a network's decision boundary)."""
+
+    def set(
+        self,
+        run: str,
+        hyper: Mapping[str, float] | None,
+        schedule: Schedule | None,
+        noise: float | None,
+    ) -> int: ...
+
+    def reset(self) -> None: ...
+
+
+class SurfaceStream:
+    """Runs on a 2D surface: frames carry x, y, loss and gradient norm per point."""
+
+    heavy = False
+
+    def __init__(self, race: Race) -> None:
+        self.race = race
+        self._pending: dict[str, list[Chunk]] = {}
+
+    def restart(self) -> None:
+        self._pending = {run: [chunk] for run, chunk in self.race.initial_chunks().items()}
+
+    def advance(self, n: int) -> list[Stop]:
+        chunks, stops = self.race.advance(n)
+        for run, chunk in chunks.items():
+            self._pending.setdefault(run, []).append(chunk)
+        return stops
+
+    def take_frame(self) -> dict[str, Any] | None:
+        if not self._pending:
+            return None
+        runs = {run: surface_points(chunks) for run, chunks in self._pending.items()}
+        self._pending = {}
+        return runs
+
+    def take_messages(self) -> list[dict[str, Any]]:
+        return []
+
+    def set(
+        self,
+        run: str,
+        hyper: Mapping[str, float] | None,
+        schedule: Schedule | None,
+        noise: float | None,
+    ) -> int:
+        return self.race.set(run, hyper=hyper, schedule=schedule, noise=noise)
+
+    def reset(self) -> None:
+        self.race.reset()
+        self._pending = {}
+
+
+def surface_points(chunks: list[Chunk]) -> dict[str, Any]:
+    """One run's part of a frame: contiguous arrays (orjson writes them directly)."""
+    params = chunks[0].params if len(chunks) == 1 else np.concatenate([c.params for c in chunks])
+    loss = chunks[0].loss if len(chunks) == 1 else np.concatenate([c.loss for c in chunks])
+    gnorm = chunks[0].gnorm if len(chunks) == 1 else np.concatenate([c.gnorm for c in chunks])
+    return {
+        "step": chunks[0].step,
+        "x": np.ascontiguousarray(params[:, 0]),
+        "y": np.ascontiguousarray(params[:, 1]),
+        "loss": np.ascontiguousarray(loss),
+        "gnorm": np.ascontiguousarray(gnorm),
+    }
