@@ -64,6 +64,7 @@ ACK_TIMEOUT = 2.0
 PROBE_EVERY = 0.25
 CONNECTS_AT_ONCE = 32
 READY_TIMEOUT = 90.0
+QUIET_CORES = 0.3  # the rest of the machine counts as quiet below this load
 
 TARGET_DELIVERED = 0.99  # at N = 500
 TARGET_GAP_P99 = 0.050  # s, at N = 500
@@ -118,6 +119,21 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_for_quiet(limit: float, patience: float) -> float:
+    """Wait (up to ``patience`` s) for a second in which the machine uses < ``limit`` cores.
+
+    Returns the load of the last second sampled, in cores. Our own servers idle between phases,
+    so what this sees is other jobs on the machine.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        busy0 = machine_busy_seconds()
+        time.sleep(1.0)
+        load = machine_busy_seconds() - busy0
+        if load < limit or time.monotonic() >= deadline:
+            return load
+
+
 def raise_fd_limit(needed: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < needed:
@@ -155,6 +171,7 @@ def launch(
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # the banner; errors still reach stderr
         preexec_fn=setup,
     )
     server = ServerProcess(name, port, proc)
@@ -571,6 +588,18 @@ def print_table(rows: list[tuple[Phase, Phase]]) -> None:
                 )
 
 
+def print_contention(rows: list[tuple[Phase, Phase]]) -> None:
+    busy = [p for pair in rows for p in pair if p.other_cpu > QUIET_CORES]
+    if busy:
+        shown = ", ".join(f"{p.server} N={p.sessions} {p.other_cpu:.0%}" for p in busy)
+        print(
+            f"\nWARNING: other jobs used more than {QUIET_CORES:.0%} of a core during: {shown}. "
+            "Those phases had less CPU than an idle machine gives; rerun with --quiet-wait 60 "
+            "or on a quiet machine. Server CPU per delivered frame (us/frame) is the figure "
+            "least sensitive to this."
+        )
+
+
 def print_targets(rows: list[tuple[Phase, Phase]], probes: int) -> None:
     print("\ntargets (ours):")
     by_n = {ours.sessions - probes: ours for _, ours in rows}
@@ -658,6 +687,8 @@ def run_all(
     for n in args.ns:
         pair: list[Phase] = []
         for server in (bare, ours):
+            if args.quiet_wait > 0:
+                wait_for_quiet(QUIET_CORES, args.quiet_wait)
             print(f"  {server.name}: {n}+{args.probes} sessions ...", file=sys.stderr, flush=True)
             pair.append(
                 run_phase(server, n, args.probes, args.procs, args.warmup, args.seconds, load_cpus)
@@ -671,7 +702,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGALRM, on_signal)
-    budget = 60 + len(args.ns) * 2 * (args.warmup + args.seconds + READY_TIMEOUT)
+    phase = args.warmup + args.seconds + READY_TIMEOUT + args.quiet_wait + 1
+    budget = 60 + len(args.ns) * 2 * phase
     signal.alarm(int(budget))  # the watchdog: a stuck phase cannot keep the servers alive
     fds = raise_fd_limit(2 * (max(args.ns) + args.probes) + 256)
     cpus = sorted(os.sched_getaffinity(0))
@@ -703,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print_table(rows)
     print_targets(rows, args.probes)
+    print_contention(rows)
     print(
         f"\nnote: the load generator shares the {len(cpus)} cores with the server; the "
         "intervals and latencies it measures include its own scheduling delays. "

@@ -9,9 +9,11 @@ from pydantic import Field, StrictBool, StrictInt
 
 from server.engine import Race
 from server.errors import FieldError
+from server.live.network_stream import NetworkStream
 from server.live.state import Clock
-from server.live.streams import SurfaceStream
+from server.live.streams import Stream, SurfaceStream
 from server.problems.factory import build_problem
+from server.problems.nn.problem import NetworkProblem
 from server.runs import build_run, check_hyper, check_schedule
 from server.schemas import Number, ProblemSpec, RunId, RunSpec, Strict
 
@@ -86,18 +88,25 @@ def start(session: Session, msg: dict[str, Any]) -> None:
         built = build_problem(m.problem)
     except FieldError as exc:
         raise exc.within("problem") from None
+    network = built.problem if isinstance(built.problem, NetworkProblem) else None
+    init = network.init_params(m.seed) if network is not None else None  # shared by all runs
     configs = []
     for i, spec in enumerate(m.runs):
         try:
-            configs.append(build_run(spec, built))
+            configs.append(build_run(spec, built, start=init))
         except FieldError as exc:
             raise exc.within(f"runs[{i}]") from None
     race = Race(built.problem, configs, seed=m.seed, max_steps=m.max_steps)
     session.built = built
     session.steps_per_second = sps
     session.clock = Clock.PAUSED if m.paused else Clock.RUNNING
-    session.begin(SurfaceStream(race))
-    session.reply({"type": "ack", "of": "start", "runs": race.ids, "step": 0})
+    stream: Stream = SurfaceStream(race)
+    extra: dict[str, Any] = {}
+    if network is not None:
+        stream = NetworkStream(race, network, torch=bool(built.info.get("torch")))
+        extra = stream.ack()
+    session.begin(stream)
+    session.reply({"type": "ack", "of": "start", "runs": race.ids, "step": 0, **extra})
     session.frame_now()
     session.status()
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from server.errors import FieldError
 from server.problems.base import Problem
 from server.problems.expression import ExpressionError, parse_expression
+from server.problems.nn.datasets import InvalidConfig
+from server.problems.nn.problem import NetworkConfig, NetworkProblem
 from server.problems.surfaces import SurfaceError, get_surface
 from server.schemas import ProblemSpec
 
@@ -50,9 +52,24 @@ def build_expression(text: str) -> Built:
     return Built(expr, "expression", text, (float(start[0]), float(start[1])), None, info)
 
 
+def build_network(data: dict[str, Any]) -> Built:
+    """A NetworkProblem; ``torch`` (a bool, default false) asks for torch twins (``info``)."""
+    config = dict(data)
+    torch = config.pop("torch", False)
+    if not isinstance(torch, bool):
+        raise FieldError("network.torch", f"Invalid network.torch: {torch!r} (true or false)")
+    try:
+        problem = NetworkProblem(NetworkConfig.from_json(config))
+    except InvalidConfig as exc:  # fields read "network.<key>"; the caller adds "problem."
+        raise FieldError(exc.field, exc.message) from None
+    title = f"{problem.config.dataset} {'-'.join(map(str, problem.mlp.sizes))}"
+    return Built(problem, "network", title, None, None, {"torch": torch})
+
+
 def build_problem(spec: ProblemSpec) -> Built:
     if spec.surface is not None:
         return build_surface(spec.surface, {k: float(v) for k, v in spec.params.items()})
     if spec.expression is not None:
         return build_expression(spec.expression)
-    raise FieldError("network", "network problems are not available yet")
+    assert spec.network is not None
+    return build_network(spec.network)

@@ -101,12 +101,13 @@ async function main() {
     notices,
   };
 
+  /** @type {{surfaces: api.SurfaceSpec[], optimizers: api.OptimizerSpec[], schedules: api.ScheduleSpec[]}} */
   let specs;
   try {
     specs = {
       surfaces: await surfaces,
       optimizers: await optimizers,
-      schedules: await schedules.catch(() => []),
+      schedules: await schedules.catch(() => /** @type {api.ScheduleSpec[]} */ ([])),
     };
   } catch (err) {
     notices.problem(`The server did not send its lists of surfaces and optimizers: ${/** @type {Error} */ (err).message}`);

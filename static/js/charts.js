@@ -4,7 +4,7 @@
  * non-negative) or the gradient norm (log y). Marks show where live changes and events happened.
  */
 import { PathView } from './pathview.js';
-import { FONT } from './plotkit.js';
+import { FONT, plotly } from './plotkit.js';
 import { MARK_SYMBOLS } from './contour.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
@@ -27,6 +27,50 @@ export class SeriesView extends PathView {
     this.series = series;
     this.title = title;
     this.logY = true;
+    /** decades spanned by the values drawn so far, for the tick spacing of the log axis */
+    this.lo = Infinity;
+    this.hi = -Infinity;
+    this.dtick = /** @type {number | string | undefined} */ (undefined);
+  }
+
+  /**
+   * Log ticks: every decade when the values span a few, 1-2-5 within one or two, so the axis
+   * always has a few labels and never a crowd of them.
+   */
+  tickSpacing() {
+    if (!this.logY || !Number.isFinite(this.hi - this.lo)) return undefined;
+    const decades = this.hi - this.lo;
+    if (decades < 1.5) return 'D2';
+    return decades > 12 ? 2 : 1;
+  }
+
+  /** @param {(number | null)[]} values */
+  widen(values) {
+    for (const v of values) {
+      if (v === null || !(v > 0)) continue;
+      const d = Math.log10(v);
+      if (d < this.lo) this.lo = d;
+      if (d > this.hi) this.hi = d;
+    }
+  }
+
+  /** @param {RunStore} store */
+  async update(store) {
+    await super.update(store);
+    const dtick = this.tickSpacing();
+    if (dtick !== this.dtick && /** @type {any} */ (this.gd).layout && !this.busy) {
+      this.dtick = dtick;
+      await plotly().relayout(this.gd, { 'yaxis.dtick': dtick ?? null });
+    }
+  }
+
+  /** @param {RunStore} store */
+  async redraw(store) {
+    this.lo = Infinity;
+    this.hi = -Infinity;
+    for (const t of store.tracks) this.widen(t[this.series]);
+    this.dtick = this.tickSpacing();
+    await super.redraw(store);
   }
 
   /** @param {boolean} logY */
@@ -91,7 +135,7 @@ export class SeriesView extends PathView {
         gridcolor: '#eceff3',
         zeroline: false,
         exponentformat: 'power',
-        ...(this.logY ? { dtick: 1 } : {}),
+        dtick: this.dtick,
       },
       uirevision: `${this.series}-${this.logY}`,
     };
@@ -99,6 +143,8 @@ export class SeriesView extends PathView {
 
   /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
   extendTrack(ext, track, index, from) {
-    ext.add(FIRST_RUN + index, { x: steps(from, track.length), y: track[this.series].slice(from) });
+    const values = track[this.series].slice(from);
+    this.widen(values);
+    ext.add(FIRST_RUN + index, { x: steps(from, track.length), y: values });
   }
 }

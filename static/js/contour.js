@@ -145,16 +145,31 @@ export class ContourView extends PathView {
     ];
   }
 
-  backgroundLayout() {
+  /**
+   * The surface plot carries the axes: they change only with the zoom, so the plot of the paths
+   * on top, redrawn at every frame, does not redraw ticks and labels too.
+   * @param {boolean} [keepZoom]  keep the current zoom of the paths (same surface, new size)
+   */
+  backgroundLayout(keepZoom = false) {
     const s = /** @type {Surface} */ (this.surface);
     const layout = baseLayout(s, this.gd.clientWidth);
-    const range = /** @type {any} */ (this.gd).layout?.xaxis?.range;
-    const yrange = /** @type {any} */ (this.gd).layout?.yaxis?.range;
+    const fg = /** @type {any} */ (this.gd).layout;
+    const zoom = keepZoom && fg?.xaxis?.range && fg?.yaxis?.range;
     return {
       ...layout,
       paper_bgcolor: '#ffffff',
-      xaxis: { ...layout.xaxis, visible: false, ...(range ? { range: [...range] } : {}) },
-      yaxis: { ...layout.yaxis, visible: false, ...(yrange ? { range: [...yrange] } : {}) },
+      xaxis: {
+        ...layout.xaxis,
+        ...(zoom ? { range: [...fg.xaxis.range] } : {}),
+        title: { text: 'x', standoff: 4 },
+        ticks: 'outside',
+      },
+      yaxis: {
+        ...layout.yaxis,
+        ...(zoom ? { range: [...fg.yaxis.range] } : {}),
+        title: { text: 'y', standoff: 4 },
+        ticks: 'outside',
+      },
     };
   }
 
@@ -163,12 +178,13 @@ export class ContourView extends PathView {
     const layout = baseLayout(s, this.gd.clientWidth);
     return {
       ...layout,
-      xaxis: { ...layout.xaxis, title: { text: 'x', standoff: 4 }, ticks: 'outside' },
-      yaxis: { ...layout.yaxis, title: { text: 'y', standoff: 4 }, ticks: 'outside' },
+      xaxis: { ...layout.xaxis, visible: false },
+      yaxis: { ...layout.yaxis, visible: false },
       hovermode: 'closest',
       dragmode: false,
       showlegend: false,
       hoverlabel: { font: { size: 13 } },
+      modebar: { bgcolor: 'rgba(255,255,255,0.75)', color: '#4a5566', activecolor: '#1f4fd1' },
     };
   }
 
@@ -259,7 +275,11 @@ export class ContourView extends PathView {
     const compact = width < 560;
     if (compact !== this.compact && this.surface) {
       this.compact = compact;
-      await plotly().react(this.background, this.backgroundTraces(this.surface), this.backgroundLayout());
+      await plotly().react(
+        this.background,
+        this.backgroundTraces(this.surface),
+        this.backgroundLayout(true),
+      );
     }
     await super.redraw(store);
     if (!this.listening) {

@@ -1,10 +1,13 @@
 // @ts-check
 /**
- * The drawing clock: once per animation frame, each visible view appends the points that arrived
- * since its last update (one extendTraces call each). Views that are still busy skip the frame and
- * catch up at the next one with everything since, so a slow machine shows fewer, fuller updates
- * instead of falling behind.
+ * The drawing clock. At every animation frame the main view (contour or 3D) appends the points
+ * that arrived since its last update, with one extendTraces call; the two charts take turns, each
+ * at most ten times a second, so the paths keep the frame rate. A view that is still busy skips
+ * the frame and catches up at the next with everything since: a slow machine shows fewer, fuller
+ * updates instead of falling behind.
  */
+
+const CHART_INTERVAL_MS = 100;
 
 /** @typedef {import('./controller.js').Controller} Controller */
 
@@ -14,11 +17,20 @@ export function startRenderLoop(app) {
   let lastStep = -1;
   let stalledShown = false;
 
-  const frame = () => {
+  const charts = [loss, gnorm];
+  const chartShownAt = [0, 0];
+  let turn = 0;
+
+  /** @param {number} now */
+  const frame = (now) => {
     const main = app.state.view === 'surface' ? surface3d : contour;
     main.update(store);
-    loss.update(store);
-    gnorm.update(store);
+    const i = turn % charts.length;
+    if (now - chartShownAt[i] >= CHART_INTERVAL_MS) {
+      charts[i].update(store);
+      chartShownAt[i] = now;
+      turn += 1;
+    }
     legend.update(store);
     const step = store.lastStep();
     if (step !== lastStep) {

@@ -308,7 +308,8 @@ def test_3d_view_keeps_camera_while_paths_grow(gs: Page, base_url: str) -> None:
     gs.wait_for_function(f"() => ({LENGTHS})()[0] > {n + 10}")
 
 
-def test_custom_formula_error_points_at_position(gs: Page, base_url: str) -> None:
+def test_custom_formula_error_points_at_position(gs: Page, watch: Watch, base_url: str) -> None:
+    watch.allow("status of 422")  # the browser logs the refused formula's response
     open_page(gs, base_url)
     gs.select_option("#surface-select", "custom")
     field = gs.locator("#formula-input")

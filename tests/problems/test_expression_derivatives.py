@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -106,7 +107,11 @@ CLOSED_FORMS: dict[str, tuple[Callable[[float], float], ...]] = {
     "log2": (math.log2, lambda u: 1 / (u * LN2), lambda u: -1 / (u**2 * LN2)),
     "sqrt": (math.sqrt, lambda u: 0.5 / math.sqrt(u), lambda u: -0.25 * u**-1.5),
     "abs": (abs, lambda u: math.copysign(1, u), lambda u: 0.0),
-    "tanh": (math.tanh, lambda u: 1 / math.cosh(u) ** 2, lambda u: -2 * math.tanh(u) / math.cosh(u) ** 2),
+    "tanh": (
+        math.tanh,
+        lambda u: 1 / math.cosh(u) ** 2,
+        lambda u: -2 * math.tanh(u) / math.cosh(u) ** 2,
+    ),
     "sinh": (math.sinh, math.cosh, math.sinh),
     "cosh": (math.cosh, math.sinh, math.cosh),
     "arctan": (math.atan, lambda u: 1 / (1 + u * u), lambda u: -2 * u / (1 + u * u) ** 2),
@@ -295,7 +300,9 @@ class Reference:
             result = args[0]
             for other in args[1:]:
                 self.near(result - other)
-                result = self.seen(np.maximum(result, other) if name == "max" else np.minimum(result, other))
+                result = self.seen(
+                    np.maximum(result, other) if name == "max" else np.minimum(result, other)
+                )
             return result
         if name == "hypot":
             value: Array = np.hypot(args[0], args[1])
@@ -327,7 +334,8 @@ class Reference:
         return plain[name](u)
 
 
-def reference(tree: Tree, p: Array) -> tuple[Array, Array, Array]:
+def reference(tree: Tree, p: Array) -> tuple[Array, npt.NDArray[np.bool_], Array]:
+    """Reference value, points unfit for judging derivatives, and the largest intermediate."""
     with np.errstate(all="ignore"):
         ref = Reference(p[:, 0], p[:, 1])
         return ref(tree), ref.unfit | (ref.scale > 1e6), ref.scale
@@ -347,9 +355,10 @@ def central(fn: Callable[[Array], Array], p: Array, h: float) -> Array:
 
 
 def judge(analytic: Array, fn: Callable[[Array], Array], p: Array, scale: Array) -> Array:
-    """Per point: True if judged and right, False if judged and wrong, None-like (-1) if not judged.
+    """Per point: 1 if judged and right, 0 if judged and wrong, -1 if not judged.
 
-    Returns an int array: 1 judged and agrees, 0 judged and disagrees, -1 not judged.
+    Judged means the central differences at two step sizes agree within the tolerance; right means
+    the analytic derivative agrees with the finer one within the same tolerance.
     """
     with np.errstate(all="ignore"):
         coarse, fine = (central(fn, p, h) for h in STEPS)
@@ -388,11 +397,16 @@ def check_formula(tree: Tree, style: int) -> Counter[str]:
 
     grad = expression.grad(p)
     hessian = expression.hessian(p)
+    assert np.isnan(grad[np.isnan(value)]).all() and np.isnan(hessian[np.isnan(value)]).all()
     assert np.array_equal(hessian, np.swapaxes(hessian, -1, -2), equal_nan=True), text
 
     fit = ~unfit
     grad_verdict = judge(grad[fit], expression.value, p[fit], scale[fit])
-    assert (grad_verdict != 0).all(), (text, p[fit][grad_verdict == 0], grad[fit][grad_verdict == 0])
+    assert (grad_verdict != 0).all(), (
+        text,
+        p[fit][grad_verdict == 0],
+        grad[fit][grad_verdict == 0],
+    )
     hess_scale = scale[fit] + np.abs(grad[fit]).max(axis=-1, initial=0.0)
     hess_verdict = judge(hessian[fit], expression.grad, p[fit], hess_scale)
     assert (hess_verdict != 0).all(), (text, p[fit][hess_verdict == 0])
@@ -425,7 +439,12 @@ def test_random_formulas_against_reference_and_finite_differences() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["sin(x)*cos(y) + 0.1*(x^2+y^2)", "(1-x)^2 + 100*(y-x^2)^2", "x^y + atan(x*y)", "softplus(x-y)"],
+    [
+        "sin(x)*cos(y) + 0.1*(x^2+y^2)",
+        "(1-x)^2 + 100*(y-x^2)^2",
+        "x^y + atan(x*y)",
+        "softplus(x-y)",
+    ],
 )
 def test_known_formulas_are_judged_everywhere(text: str) -> None:
     """The finite-difference judge itself is sharp enough: on smooth formulas every point counts."""

@@ -185,7 +185,9 @@ def test_syntax_error_positions_point_into_the_user_text() -> None:
 
 
 def test_caps() -> None:
-    with pytest.raises(ExpressionError, match=r"formula too long \(612 characters; the limit is 500\)"):
+    with pytest.raises(
+        ExpressionError, match=r"formula too long \(612 characters; the limit is 500\)"
+    ):
         parse_expression("x" * 612)
     assert MAX_LENGTH == 500
     parse_expression("(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH)

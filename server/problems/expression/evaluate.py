@@ -2,24 +2,25 @@
 
 ``compile_tree`` turns a syntax tree into a tree of operations, folding every constant subtree into a
 float (with numpy float64 arithmetic, so ``9^9^9`` is ``inf`` at once) and turning an operation with
-one constant operand into a unary rule of the other. Evaluating an operation at points gives either
-the value alone (``value``) or a ``Jet``: value ``(n,)``, gradient ``(2, n)`` and Hessian ``(2, 2, n)`` (component axes
-first, so every numpy loop runs along the long point axis),
-propagated by the chain rule from the partial derivatives in ``rules``:
+one constant operand into a unary rule of the other. Evaluating an operation at points ``x``, ``y``
+(arrays of shape ``(n,)``) gives either the value alone (``value``) or a ``Jet``: the value, the
+gradient ``(gx, gy)`` and the Hessian ``(hxx, hxy, hyy)``, each component an array over the points,
+a constant, or ``None`` for an exact zero (``x`` has gradient ``(1, None)``), so work is skipped
+where a subexpression does not depend on ``x`` or ``y`` and every numpy loop runs along the points.
+They are propagated by the chain rule from the partial derivatives in ``rules``:
 
     g = f_a g_a + f_b g_b
     H = f_a H_a + f_b H_b + f_aa g_a g_a^T + f_ab (g_a g_b^T + g_b g_a^T) + f_bb g_b g_b^T
 
 ``max``/``min`` instead copy the value, gradient and Hessian of the branch they select. With
-``order=1`` no second derivative is computed. Gradients and Hessians may be broadcastable rather
-than full-sized (``x`` has gradient ``[[1], [0]]``); a Hessian of ``None`` is zero. Callers run all of
-this under ``np.errstate(all="ignore")``: undefined values become NaN or inf, never exceptions.
+``order=1`` no second derivative is computed. ``evaluate`` runs all of this under
+``np.errstate(all="ignore")``: undefined values become NaN or inf, never exceptions or warnings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -44,17 +45,18 @@ from server.problems.expression.rules import (
     right_constant,
 )
 
-_UNIT = (np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]))
-_NO_SLOPE = np.zeros((2, 1))
+Part = Partial | None  # a derivative component; None is an exact zero
 
 
-@dataclass(frozen=True, slots=True)
-class Jet:
-    """Value, gradient and Hessian of a subexpression at a batch of points."""
+class Jet(NamedTuple):
+    """Value, gradient and Hessian (upper triangle) of a subexpression at a batch of points."""
 
     v: Array
-    g: Array
-    h: Array | None
+    gx: Part = None
+    gy: Part = None
+    hxx: Part = None
+    hxy: Part = None
+    hyy: Part = None
 
 
 class Op(Protocol):
@@ -71,7 +73,9 @@ class VarOp:
         return x if self.index == 0 else y
 
     def jet(self, x: Array, y: Array, order: int) -> Jet:
-        return Jet(self.value(x, y), _UNIT[self.index], None)
+        if self.index == 0:
+            return Jet(x, gx=1.0)
+        return Jet(y, gy=1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ class ConstOp:
         return np.full(x.shape, self.c)
 
     def jet(self, x: Array, y: Array, order: int) -> Jet:
-        return Jet(self.value(x, y), _NO_SLOPE, None)
+        return Jet(self.value(x, y))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +102,17 @@ class UnaryOp:
     def jet(self, x: Array, y: Array, order: int) -> Jet:
         a = self.arg.jet(x, y, order)
         v, d1, d2 = self.rule(a.v, order)
-        g = _times(d1, a.g)
-        if g is None:
-            g = _NO_SLOPE
+        gx, gy = _mul(d1, a.gx), _mul(d1, a.gy)
         if order < 2:
-            return Jet(v, g, None)
-        h = _times2(d1, a.h)
-        if d2 is not None:
-            h = _plus(h, _times2(d2, _outer(a.g, a.g)))
-        return Jet(v, g, h)
+            return Jet(v, gx, gy)
+        return Jet(
+            v,
+            gx,
+            gy,
+            _add(_mul(d1, a.hxx), _mul(d2, _mul(a.gx, a.gx))),
+            _add(_mul(d1, a.hxy), _mul(d2, _mul(a.gx, a.gy))),
+            _add(_mul(d1, a.hyy), _mul(d2, _mul(a.gy, a.gy))),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +128,27 @@ class BinaryOpNode:
         a = self.left.jet(x, y, order)
         b = self.right.jet(x, y, order)
         p = self.rule(a.v, b.v, order)
-        g = _plus(_times(p.fa, a.g), _times(p.fb, b.g))
+        gx = _add(_mul(p.fa, a.gx), _mul(p.fb, b.gx))
+        gy = _add(_mul(p.fa, a.gy), _mul(p.fb, b.gy))
         if order < 2:
-            return Jet(p.v, _NO_SLOPE if g is None else g, None)
-        h = _plus(_times2(p.fa, a.h), _times2(p.fb, b.h))
-        if p.faa is not None:
-            h = _plus(h, _times2(p.faa, _outer(a.g, a.g)))
-        if p.fab is not None:
-            cross = _outer(a.g, b.g)
-            h = _plus(h, _times2(p.fab, cross + np.swapaxes(cross, 0, 1)))
-        if p.fbb is not None:
-            h = _plus(h, _times2(p.fbb, _outer(b.g, b.g)))
-        return Jet(p.v, _NO_SLOPE if g is None else g, h)
+            return Jet(p.v, gx, gy)
+
+        hxx = _add(_mul(p.fa, a.hxx), _mul(p.fb, b.hxx))
+        hxy = _add(_mul(p.fa, a.hxy), _mul(p.fb, b.hxy))
+        hyy = _add(_mul(p.fa, a.hyy), _mul(p.fb, b.hyy))
+        if p.faa is not None:  # f_aa g_a g_a^T
+            hxx = _add(hxx, _mul(p.faa, _mul(a.gx, a.gx)))
+            hxy = _add(hxy, _mul(p.faa, _mul(a.gx, a.gy)))
+            hyy = _add(hyy, _mul(p.faa, _mul(a.gy, a.gy)))
+        if p.fbb is not None:  # f_bb g_b g_b^T
+            hxx = _add(hxx, _mul(p.fbb, _mul(b.gx, b.gx)))
+            hxy = _add(hxy, _mul(p.fbb, _mul(b.gx, b.gy)))
+            hyy = _add(hyy, _mul(p.fbb, _mul(b.gy, b.gx)))
+        if p.fab is not None:  # f_ab (g_a g_b^T + g_b g_a^T)
+            hxx = _add(hxx, _mul(p.fab, _mul(2.0, _mul(a.gx, b.gx))))
+            hxy = _add(hxy, _mul(p.fab, _add(_mul(a.gx, b.gy), _mul(b.gx, a.gy))))
+            hyy = _add(hyy, _mul(p.fab, _mul(2.0, _mul(a.gy, b.gy))))
+        return Jet(p.v, gx, gy, hxx, hxy, hyy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,49 +169,78 @@ class SelectOp:
         b = self.right.jet(x, y, order)
         take_a = (a.v >= b.v) if self.largest else (a.v <= b.v)
         v: Array = np.maximum(a.v, b.v) if self.largest else np.minimum(a.v, b.v)
-        g: Array = np.where(take_a, a.g, b.g)
-        h: Array | None = None
-        if a.h is not None or b.h is not None:
-            zero = np.zeros((2, 2, 1))
-            ha = zero if a.h is None else a.h
-            hb = zero if b.h is None else b.h
-            h = np.where(take_a, ha, hb)
-        return Jet(v, g, h)
+
+        def pick(p: Part, q: Part) -> Part:
+            if p is None and q is None:
+                return None
+            out: Array = np.where(take_a, 0.0 if p is None else p, 0.0 if q is None else q)
+            return out
+
+        return Jet(
+            v,
+            pick(a.gx, b.gx),
+            pick(a.gy, b.gy),
+            pick(a.hxx, b.hxx),
+            pick(a.hxy, b.hxy),
+            pick(a.hyy, b.hyy),
+        )
 
 
-def _times(d: Partial | None, g: Array) -> Array | None:
-    """``d * g`` with ``d`` one number per point (or a constant) and ``g`` a gradient."""
-    if d is None:
+def _mul(a: Part, b: Part) -> Part:
+    """``a * b`` skipping zeros (``None``) and multiplications by plus or minus one."""
+    if a is None or b is None:
         return None
-    if isinstance(d, float):
-        if d == 1.0:
-            return g
-        return -g if d == -1.0 else d * g
-    out: Array = d * g
-    return out
+    if isinstance(a, float) and a in (1.0, -1.0):
+        return b if a == 1.0 else -b
+    if isinstance(b, float) and b in (1.0, -1.0):
+        return a if b == 1.0 else -a
+    product: Partial = a * b
+    return product
 
 
-def _times2(d: Partial | None, h: Array | None) -> Array | None:
-    if d is None or h is None:
-        return None
-    if isinstance(d, float):
-        return h if d == 1.0 else d * h
-    out: Array = d * h
-    return out
-
-
-def _plus(a: Array | None, b: Array | None) -> Array | None:
+def _add(a: Part, b: Part) -> Part:
     if a is None:
         return b
     if b is None:
         return a
-    out: Array = a + b
-    return out
+    total: Partial = a + b
+    return total
 
 
-def _outer(a: Array, b: Array) -> Array:
-    out: Array = a[:, None, :] * b[None, :, :]
-    return out
+def evaluate(op: Op, x: Array, y: Array, order: int) -> tuple[Array, Array, Array]:
+    """Value ``(n,)``, gradient ``(n, 2)`` and Hessian ``(n, 2, 2)`` (zero if ``order < 2``).
+
+    Where the value is NaN, the gradient and Hessian are NaN too: ``log'(x) = 1/x`` is finite at
+    ``x < 0``, but the function is not defined there.
+    """
+    n = x.shape[0]
+    with np.errstate(all="ignore"):
+        jet = op.jet(x, y, order)
+    v = np.empty(n)
+    v[...] = jet.v
+    g = np.zeros((n, 2))
+    for k, part in enumerate((jet.gx, jet.gy)):
+        if part is not None:
+            g[:, k] = part
+    h = np.zeros((n, 2, 2))
+    for (i, j), part in zip(((0, 0), (0, 1), (1, 1)), (jet.hxx, jet.hxy, jet.hyy), strict=True):
+        if part is not None:
+            h[:, i, j] = part
+            h[:, j, i] = part
+    undefined = np.isnan(v)
+    if undefined.any():
+        g[undefined] = np.nan
+        h[undefined] = np.nan
+    return v, g, h
+
+
+def evaluate_value(op: Op, x: Array, y: Array) -> Array:
+    """The value ``(n,)`` alone, as a fresh array."""
+    with np.errstate(all="ignore"):
+        value = op.value(x, y)
+    v = np.empty(x.shape[0])
+    v[...] = value
+    return v
 
 
 def compile_tree(node: Node) -> Op:

@@ -9,7 +9,7 @@ import numpy as np
 
 from server.problems.base import Array
 from server.problems.expression.errors import ExpressionError
-from server.problems.expression.evaluate import Jet, Op, compile_tree
+from server.problems.expression.evaluate import Op, compile_tree, evaluate, evaluate_value
 from server.problems.expression.nodes import Node, render
 from server.problems.expression.parse import parse
 
@@ -34,6 +34,7 @@ class Expression:
 
     Points have shape ``(..., 2)``; ``value`` returns ``(...)``, ``grad`` ``(..., 2)`` and ``hessian``
     ``(..., 2, 2)``. Where the formula is undefined the results are NaN or inf; nothing raises.
+    Where the value is NaN, so are the gradient and the Hessian.
     At kinks of ``abs``, ``relu``, ``max``, ``min`` and ``hypot`` the derivative is that of the
     branch taken (a subgradient). ``grad`` does first-order work only.
     """
@@ -58,33 +59,23 @@ class Expression:
 
     def value(self, p: Array) -> Array:
         x, y, lead = _split(p)
-        with np.errstate(all="ignore"):
-            v = self._op.value(x, y)
-        return _full(v, (x.size,)).reshape(lead)
+        return evaluate_value(self._op, x, y).reshape(lead)
 
     def grad(self, p: Array) -> Array:
-        return self._jet(p, 1)[1]
+        return self._evaluate(p, 1)[1]
 
     def value_and_grad(self, p: Array) -> tuple[Array, Array]:
         """Both from one first-order pass."""
-        v, g, _ = self._jet(p, 1)
+        v, g, _ = self._evaluate(p, 1)
         return v, g
 
     def hessian(self, p: Array) -> Array:
-        return self._jet(p, 2)[2]
+        return self._evaluate(p, 2)[2]
 
-    def _jet(self, p: Array, order: int) -> tuple[Array, Array, Array]:
+    def _evaluate(self, p: Array, order: int) -> tuple[Array, Array, Array]:
         x, y, lead = _split(p)
-        n = x.size
-        with np.errstate(all="ignore"):
-            jet: Jet = self._op.jet(x, y, order)
-        v = _full(jet.v, (n,)).reshape(lead)
-        g = _full(np.broadcast_to(jet.g, (2, n)).T, (n, 2)).reshape((*lead, 2))
-        h = np.zeros((*lead, 2, 2))
-        if jet.h is not None:
-            hn = np.broadcast_to(jet.h, (2, 2, n)).transpose(2, 0, 1)
-            h = _full(hn, (n, 2, 2)).reshape((*lead, 2, 2))
-        return v, g, h
+        v, g, h = evaluate(self._op, x, y, order)
+        return v.reshape(lead), g.reshape((*lead, 2)), h.reshape((*lead, 2, 2))
 
     def grid(self, n: int, domain: Domain | None = None) -> tuple[Array, Array, Array]:
         """``(xs, ys, z)`` on an ``n`` x ``n`` grid with ``z[i][j] = f(xs[j], ys[i])``.
@@ -167,8 +158,3 @@ def _split(p: Array) -> tuple[Array, Array, tuple[int, ...]]:
         raise ValueError(f"points must have shape (..., 2), got {points.shape}")
     flat = points.reshape(-1, 2)
     return flat[:, 0], flat[:, 1], points.shape[:-1]
-
-
-def _full(a: Array, shape: tuple[int, ...]) -> Array:
-    """A fresh float64 array of ``shape`` from ``a`` broadcast (never a view of the input)."""
-    return np.array(np.broadcast_to(a, shape), dtype=np.float64)

@@ -230,7 +230,7 @@ class _Converter:
         value = node.value
         if isinstance(value, bool) or value is None or value is Ellipsis:
             raise ExpressionError(f"'{value}' at {pos} is not allowed", pos)
-        if isinstance(value, bytes):
+        if isinstance(value, complex):
             raise ExpressionError(f"imaginary numbers like 1j are not allowed (at {pos})", pos)
         if isinstance(value, str | bytes):
             raise ExpressionError(f"text in quotes is not allowed (at {pos})", pos)

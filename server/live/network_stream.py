@@ -1,0 +1,330 @@
+"""A network race as a stream: metrics per step, decision boundaries, a loss landscape, twins.
+
+``NetworkStream`` is ``heavy``: the session calls ``advance`` in a worker thread, so everything
+costly happens there (training, metrics, boundaries, the landscape slice, torch). ``restart``
+runs on the event loop and only evaluates the one shared start vector (metrics and boundary of
+step 0), which costs less than the race's own construction.
+
+Per point of each run a frame carries ``train_loss`` (the engine's training objective),
+``test_loss``, ``train_acc`` and ``test_acc`` (one batched ``problem.metrics`` call over every
+new point of every run), ``gnorm`` and ``proj``: the point's least-squares coordinates on the
+landscape plane ``center + a d1 + b d2`` (Li et al. 2018, filter-normalized directions). The
+directions are drawn at construction (cheap); the loss slice over them is computed once, on the
+first ``advance``, and re-sent (not recomputed) after each reset.
+
+With ``torch=True`` and torch installed, every run whose optimizer has a torch.optim
+counterpart gets a ``TorchTwin`` streamed as ``<run>~torch``: same initial weights, same batch
+order, same hyperparameters and schedule, updated by torch autograd + torch.optim. Its
+``train_loss`` is torch's own objective; its other metrics and ``gnorm`` are our forward
+(and gradient) evaluated at the twin's weights. A twin has no gradient noise and stops with its
+run (at the step its run stopped) or at its own first non-finite value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from server.engine import Chunk, Race, RunStatus, Stop
+from server.optim.schedules import Schedule
+from server.problems.base import Array
+from server.problems.nn.landscape import directions, loss_slice, project, suggested_size
+from server.problems.nn.problem import NetworkProblem
+from server.problems.nn.torch_twin import (
+    TORCH_OPTIMIZERS,
+    TorchTwin,
+    torch_available,
+    torch_optimizer,
+)
+
+TWIN_SUFFIX = "~torch"
+TORCH_MISSING = "unavailable: pip install torch==2.13.0"
+BOUNDARY_GRID = 40
+BOUNDARY_PERIOD = 0.1  # seconds between boundary messages (at most ~10 per second)
+LANDSCAPE_N = 21
+LANDSCAPE_BUDGET = 5e8  # multiply-adds; shrinks the grid of big networks (at least 3 x 3)
+LANDSCAPE_SPAN = 1.0  # in units of the filter-normalized directions (the weights' own scale)
+METRIC_KEYS = ("train_loss", "test_loss", "train_acc", "test_acc")
+
+
+@dataclass
+class _Part:
+    """Consecutive points of one run (or twin): ``values[key][i]`` belongs to ``step + i``."""
+
+    step: int
+    values: dict[str, Array]
+
+
+@dataclass
+class _Twin:
+    run: str
+    index: int  # position of its run in race.configs
+    model: TorchTwin
+    stopped: bool = False
+    first: int = 0  # step of the first buffered point
+    params: list[Array] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+
+
+class NetworkStream:
+    """Streams a race on a ``NetworkProblem``; see the module docstring for what and when."""
+
+    heavy = True
+
+    def __init__(
+        self,
+        race: Race,
+        problem: NetworkProblem,
+        *,
+        torch: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.race = race
+        self.problem = problem
+        self.want_torch = torch
+        self.torch_ok = torch and torch_available()
+        self._clock = clock
+        self.center = np.asarray(race.configs[0].start, dtype=np.float64).copy()
+        self.d1, self.d2 = directions(problem, self.center, race.seed)
+        self._landscape: dict[str, Any] | None = None
+        self._landscape_sent = False
+        self._pending: dict[str, list[_Part]] = {}
+        self._messages: list[dict[str, Any]] = []
+        self._twins: list[_Twin] | None = None
+        self._latest: dict[str, tuple[int, Array]] = {}
+        self._boundary_dirty = False
+        self._boundary_time = -np.inf
+
+    # -- what the start message is acked with ---------------------------------------------
+
+    def ack(self) -> dict[str, Any]:
+        """Extra keys for the start ``ack``: the twins' state when torch was asked for."""
+        if not self.want_torch:
+            return {}
+        if not self.torch_ok:
+            return {"torch": TORCH_MISSING}
+        twins = [c.id + TWIN_SUFFIX for c in self.race.configs if c.optimizer in TORCH_OPTIMIZERS]
+        return {"torch": "on", "twins": twins}
+
+    # -- the Stream protocol ---------------------------------------------------------------
+
+    def restart(self) -> None:
+        chunks = self.race.initial_chunks()
+        self._pending = {}
+        self._latest = {}
+        self._messages = [{"type": "dataset", **self.problem.to_json(BOUNDARY_GRID)}]
+        self._landscape_sent = False
+        self._queue_landscape()
+        if chunks:
+            self._collect(chunks, unique=True)
+        self._boundary_time = -np.inf
+        self._emit_boundary()
+
+    def advance(self, n: int) -> list[Stop]:
+        if self.torch_ok and self._twins is None:
+            self._twins = self._build_twins()
+        if self._landscape is None:
+            self._landscape = self._compute_landscape()
+            self._queue_landscape()
+        chunks, stops = self.race.advance(n)
+        twin_parts = self._advance_twins()
+        self._collect(chunks, twin_parts)
+        if self._clock() - self._boundary_time >= BOUNDARY_PERIOD or self.race.done:
+            self._emit_boundary()
+        return stops
+
+    def take_frame(self) -> dict[str, Any] | None:
+        if not self._pending:
+            return None
+        runs = {run: _join(parts) for run, parts in self._pending.items()}
+        self._pending = {}
+        return runs
+
+    def take_messages(self) -> list[dict[str, Any]]:
+        messages, self._messages = self._messages, []
+        return messages
+
+    def set(
+        self,
+        run: str,
+        hyper: Mapping[str, float] | None,
+        schedule: Schedule | None,
+        noise: float | None,
+    ) -> int:
+        step = self.race.set(run, hyper=hyper, schedule=schedule, noise=noise)
+        for twin in self._twins or []:
+            if twin.run == run:
+                self._retune(twin, hyper, schedule)
+        return step
+
+    def reset(self) -> None:
+        self.race.reset()
+        self._pending = {}
+        self._messages = []
+        self._twins = None  # rebuilt from the (possibly changed) configs on the next advance
+
+    # -- twins -----------------------------------------------------------------------------
+
+    def _build_twins(self) -> list[_Twin]:
+        twins = []
+        for i, c in enumerate(self.race.configs):
+            if c.optimizer not in TORCH_OPTIMIZERS:
+                continue
+            model = TorchTwin(self.problem, c.optimizer, c.hyper, c.start, schedule=c.schedule)
+            twin = _Twin(c.id, i, model)
+            twin.params.append(model.params())
+            twin.loss.append(model.loss())
+            twins.append(twin)
+        return twins
+
+    def _retune(
+        self, twin: _Twin, hyper: Mapping[str, float] | None, schedule: Schedule | None
+    ) -> None:
+        """Apply a live change to the twin's optimizer from its next update on."""
+        if hyper is not None:
+            _, kwargs = torch_optimizer(self.race.configs[twin.index].optimizer, hyper)
+            for group in twin.model.optimizer.param_groups:
+                group.update(kwargs)
+            twin.model.base_lr = float(kwargs.get("lr", twin.model.base_lr))
+        if schedule is not None:
+            twin.model.schedule = schedule
+
+    def _advance_twins(self) -> dict[str, _Part]:
+        """Bring every twin to its run's step; returns the twins' new points (not yet metered)."""
+        out: dict[str, _Part] = {}
+        for twin in self._twins or []:
+            running = self.race.status[twin.index] is RunStatus.RUNNING
+            target = self.race.step if running else self.race.stopped_at[twin.index]
+            while not twin.stopped and twin.model.count < target:
+                loss = twin.model.step()
+                params = twin.model.params()
+                if not (np.isfinite(loss) and np.isfinite(params).all()):
+                    twin.stopped = True
+                    self._messages.append(_twin_diverged(twin.run, twin.model.count))
+                    break
+                twin.params.append(params)
+                twin.loss.append(loss)
+            if twin.params:
+                out[twin.run + TWIN_SUFFIX] = _Part(
+                    twin.first,
+                    {"params": np.stack(twin.params), "train_loss": np.array(twin.loss)},
+                )
+                twin.params, twin.loss = [], []
+                twin.first = twin.model.count + 1
+        return out
+
+    # -- metrics, projections, boundaries, landscape ----------------------------------------
+
+    def _collect(
+        self,
+        chunks: Mapping[str, Chunk],
+        twins: Mapping[str, _Part] | None = None,
+        unique: bool = False,
+    ) -> None:
+        """Meter the new points of every run and twin in one batched call and buffer them."""
+        parts: dict[str, _Part] = {}
+        for run, chunk in chunks.items():
+            parts[run] = _Part(
+                chunk.step,
+                {"params": chunk.params, "train_loss": chunk.loss, "gnorm": chunk.gnorm},
+            )
+        for run, part in (twins or {}).items():
+            part.values["gnorm"] = self._gnorms(part.step, part.values["params"])
+            parts[run] = part
+        if not parts:
+            return
+        stacked = np.concatenate([p.values["params"] for p in parts.values()])
+        if unique:  # step 0: every run starts from the same weights
+            rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+            metrics = {k: v[inverse.ravel()] for k, v in self.problem.metrics(rows).items()}
+        else:
+            metrics = self.problem.metrics(stacked)
+        proj = project(stacked, self.center, self.d1, self.d2)
+        at = 0
+        for run, part in parts.items():
+            params = part.values.pop("params")
+            k = params.shape[0]
+            for key in METRIC_KEYS:
+                if key in metrics and key not in part.values:
+                    part.values[key] = metrics[key][at : at + k]
+            part.values["proj"] = proj[at : at + k]
+            at += k
+            self._pending.setdefault(run, []).append(part)
+            self._latest[run] = (part.step + k - 1, params[-1])
+        self._boundary_dirty = True
+
+    def _gnorms(self, first: int, params: Array) -> Array:
+        """Gradient norms at a twin's points, as the engine measures them for runs."""
+        out = np.empty(params.shape[0])
+        for row, step in enumerate(range(first, first + params.shape[0])):
+            p = params[row : row + 1]
+            g = self.problem.grad(p) if step == 0 else self.problem.grad_batch(p, step)
+            out[row] = float(np.sqrt(np.sum(g * g)))
+        return out
+
+    def _emit_boundary(self) -> None:
+        if not self._boundary_dirty or not self._latest:
+            return
+        runs = list(self._latest)
+        steps = [self._latest[r][0] for r in runs]
+        params = np.stack([self._latest[r][1] for r in runs])
+        rows, inverse = np.unique(params, axis=0, return_inverse=True)
+        values = self.problem.boundary(rows, BOUNDARY_GRID)[inverse.ravel()]
+        gx, gy = self.problem.grid_axes(BOUNDARY_GRID)
+        kind = "curve" if gy is None else "class" if self.problem.outputs > 2 else "probability"
+        self._messages.append(
+            {
+                "type": "boundary",
+                "step": self.race.step,
+                "kind": kind,
+                "steps": dict(zip(runs, steps, strict=True)),
+                "runs": {r: np.nan_to_num(values[i], nan=0.0) for i, r in enumerate(runs)},
+                "grid": {"x": gx, "y": gy},
+            }
+        )
+        self._boundary_dirty = False
+        self._boundary_time = self._clock()
+
+    def _compute_landscape(self) -> dict[str, Any]:
+        n = min(LANDSCAPE_N, suggested_size(self.problem, LANDSCAPE_BUDGET))
+        a, b, z = loss_slice(self.problem, self.center, self.d1, self.d2, n, LANDSCAPE_SPAN)
+        return {
+            "type": "landscape",
+            "method": "filter",
+            "a": a,
+            "b": b,
+            "z": [[float(v) if np.isfinite(v) else None for v in row] for row in z],
+            "span": LANDSCAPE_SPAN,
+            "seed": self.race.seed,
+        }
+
+    def _queue_landscape(self) -> None:
+        if self._landscape is not None and not self._landscape_sent:
+            self._messages.append(self._landscape)
+            self._landscape_sent = True
+
+
+def _join(parts: list[_Part]) -> dict[str, Any]:
+    """One run's part of a frame: its new points, contiguous from ``parts[0].step``."""
+    out: dict[str, Any] = {"step": parts[0].step}
+    for key in parts[0].values:
+        arrays = [p.values[key] for p in parts]
+        out[key] = np.ascontiguousarray(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
+    return out
+
+
+def _twin_diverged(run: str, step: int) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "run": run + TWIN_SUFFIX,
+        "event": "diverged",
+        "step": step,
+        "message": (
+            f"The torch twin of run '{run}' diverged at step {step}: its values grew too large "
+            "to represent. Try a smaller learning rate."
+        ),
+    }
