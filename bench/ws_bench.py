@@ -647,6 +647,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pin", action="store_true", help="server on the last core, load on the rest"
     )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        help="before each phase, wait up to this many seconds for other jobs to go quiet",
+    )
     args = parser.parse_args(argv)
     args.ns = [int(v) for v in args.clients.split(",") if v.strip()]
     if not args.ns or min(args.ns) < 1 or args.seconds <= 0 or args.procs < 1 or args.probes < 0:

@@ -41,7 +41,7 @@ export class SeriesView extends PathView {
     if (!this.logY || !Number.isFinite(this.hi - this.lo)) return undefined;
     const decades = this.hi - this.lo;
     if (decades < 1.5) return 'D2';
-    return decades > 12 ? 2 : 1;
+    return Math.max(1, Math.ceil(decades / 7));
   }
 
   /** @param {(number | null)[]} values */

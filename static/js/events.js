@@ -6,22 +6,21 @@
 import { el } from './controls.js';
 
 /**
+ * The sentence beside a run: the server's own words (it knows why), or a plain fallback.
  * @param {string} event  diverged | finished | converged | ...
  * @param {number} step
- * @param {string} message  the server's words
+ * @param {string} message  the server's words, possibly empty
  * @returns {{text: string, tone: 'info' | 'warn' | 'bad'}}
  */
 export function eventWords(event, step, message) {
-  switch (event) {
-    case 'diverged':
-      return { text: `Diverged at step ${step}. ${message}`, tone: 'bad' };
-    case 'converged':
-      return { text: `Converged at step ${step}. ${message}`, tone: 'info' };
-    case 'finished':
-      return { text: `Stopped at the step limit (${step}). ${message}`, tone: 'info' };
-    default:
-      return { text: `${event} at step ${step}. ${message}`, tone: 'warn' };
-  }
+  const tone = event === 'diverged' ? 'bad' : event === 'converged' || event === 'finished' ? 'info' : 'warn';
+  if (message) return { text: message, tone };
+  const fallback = {
+    diverged: `Diverged at step ${step}: the values grew too large to represent.`,
+    converged: `Converged at step ${step}: the gradient is practically zero.`,
+    finished: `Finished: reached the step limit (${step}).`,
+  };
+  return { text: fallback[/** @type {keyof typeof fallback} */ (event)] ?? `${event} at step ${step}.`, tone };
 }
 
 export class Notices {

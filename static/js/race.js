@@ -218,10 +218,10 @@ export class Race {
   onEvent(msg) {
     const step = Number(msg.step ?? 0);
     const kind = String(msg.event);
-    const message = String(msg.message ?? kind);
+    const message = String(msg.message ?? '');
     if (kind === 'diverged' || kind === 'finished' || kind === 'converged') {
       this.stopped.set(msg.run, kind);
-      this.store.mark(msg.run, { step, kind, text: `${kind} at step ${step}: ${message}` });
+      this.store.mark(msg.run, { step, kind, text: message || `${kind} at step ${step}` });
     }
     this.on.event(msg.run, kind, step, message);
   }

@@ -33,6 +33,8 @@ export class SurfaceView extends PathView {
     /** @type {Surface | null} */
     this.surface = null;
     this.lift = 0;
+    /** @type {number[] | null} */
+    this.zRange = null;
     this.visible = false;
   }
 
@@ -54,15 +56,18 @@ export class SurfaceView extends PathView {
       }
     }
     this.lift = Number.isFinite(hi - lo) ? (hi - lo) * 0.012 : 0;
+    /** heights of paths that leave the surface (a diverging run) stop at the top of the box */
+    this.zRange = Number.isFinite(hi - lo) ? [lo, hi + 4 * this.lift] : null;
     this.invalidate();
   }
 
   /** @param {Track} t @param {number} from */
   heights(t, from) {
     const s = /** @type {Surface} */ (this.surface);
+    const [lo, hi] = this.zRange ?? [-Infinity, Infinity];
     return t.loss.slice(from).map((v) => {
       const h = s.scale.apply(v);
-      return h === null ? null : h + this.lift;
+      return h === null ? null : Math.min(Math.max(h + this.lift, lo), hi);
     });
   }
 
@@ -132,7 +137,11 @@ export class SurfaceView extends PathView {
         camera: { eye: { x: 1.45, y: -1.55, z: 1.05 } },
         xaxis: { ...axis, title: { text: 'x' }, range: [...s.domain[0]] },
         yaxis: { ...axis, title: { text: 'y' }, range: [...s.domain[1]] },
-        zaxis: { ...axis, title: { text: s.scale.log ? 'log₁₀ f' : 'f' } },
+        zaxis: {
+          ...axis,
+          title: { text: s.scale.log ? 'log₁₀ f' : 'f' },
+          ...(this.zRange ? { range: [...this.zRange] } : {}),
+        },
       },
     };
   }

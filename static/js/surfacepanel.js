@@ -143,7 +143,6 @@ export class SurfacePanel {
       input.focus();
       input.setSelectionRange(at, Math.min(at + 1, text.length));
     }
-    const where = position !== undefined && position !== null ? ` (at character ${position + 1})` : '';
-    box.append(el('p', { text: `${message}${where}` }));
+    box.append(el('p', { text: message }));
   }
 }

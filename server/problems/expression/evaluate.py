@@ -143,7 +143,7 @@ class BinaryOpNode:
         if p.fbb is not None:  # f_bb g_b g_b^T
             hxx = _add(hxx, _mul(p.fbb, _mul(b.gx, b.gx)))
             hxy = _add(hxy, _mul(p.fbb, _mul(b.gx, b.gy)))
-            hyy = _add(hyy, _mul(p.fbb, _mul(b.gy, b.gx)))
+            hyy = _add(hyy, _mul(p.fbb, _mul(b.gy, b.gy)))
         if p.fab is not None:  # f_ab (g_a g_b^T + g_b g_a^T)
             hxx = _add(hxx, _mul(p.fab, _mul(2.0, _mul(a.gx, b.gx))))
             hxy = _add(hxy, _mul(p.fab, _add(_mul(a.gx, b.gy), _mul(b.gx, a.gy))))

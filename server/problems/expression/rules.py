@@ -218,7 +218,7 @@ def _pow(a: Array, b: Array, order: int) -> Partials:
     if order == 1:
         return Partials(v, fa, fb)
     faa = b * (b - 1.0) * np.power(a, b - 2.0)
-    fab = a_b1 * (1.0 + b * log_a)
+    fab = a_b1 * (b * log_a)
     return Partials(v, fa, fb, faa, fab, fb * log_a)
 
 
