@@ -61,6 +61,39 @@ export class SurfaceView extends PathView {
     this.invalidate();
   }
 
+  /**
+   * The part of a path inside the box: a point that leaves the domain (a diverging run) becomes
+   * a gap, so the line ends at the edge instead of stretching the box.
+   * @param {Track} t
+   * @param {number} from
+   */
+  inside(t, from) {
+    const [[x0, x1], [y0, y1]] = /** @type {Surface} */ (this.surface).domain;
+    const z = this.heights(t, from);
+    const x = t.x.slice(from);
+    const y = t.y.slice(from);
+    for (let i = 0; i < x.length; i++) {
+      const a = x[i];
+      const b = y[i];
+      if (a === null || b === null || a < x0 || a > x1 || b < y0 || b > y1) {
+        x[i] = null;
+        y[i] = null;
+        z[i] = null;
+      }
+    }
+    return { x, y, z };
+  }
+
+  /**
+   * @param {Track} t
+   * @returns {(number | null)[]} x, y, z of the newest point, nulls when outside the box
+   */
+  head(t) {
+    if (!t.length) return [null, null, null];
+    const p = this.inside(t, t.length - 1);
+    return [p.x[0], p.y[0], p.z[0]];
+  }
+
   /** @param {Track} t @param {number} from */
   heights(t, from) {
     const s = /** @type {Surface} */ (this.surface);
@@ -74,7 +107,7 @@ export class SurfaceView extends PathView {
   /** @param {RunStore} store */
   traces(store) {
     const s = /** @type {Surface} */ (this.surface);
-    const heads = store.tracks.map((t) => headOf(t, this.heights(t, 0)));
+    const heads = store.tracks.map((t) => this.head(t));
     return [
       {
         type: 'surface',
@@ -112,9 +145,7 @@ export class SurfaceView extends PathView {
         mode: 'lines',
         name: this.legends[i]?.label ?? t.id,
         meta: { kind: 'path', run: t.id },
-        x: [...t.x],
-        y: [...t.y],
-        z: this.heights(t, 0),
+        ...this.inside(t, 0),
         line: { color: this.legends[i]?.color ?? '#000', width: 5 },
         hovertemplate: `${this.legends[i]?.label ?? t.id}<br>step %{pointNumber}<extra></extra>`,
       })),
@@ -148,31 +179,16 @@ export class SurfaceView extends PathView {
 
   /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
   extendTrack(ext, track, index, from) {
-    ext.add(FIRST_PATH + index, {
-      x: track.x.slice(from),
-      y: track.y.slice(from),
-      z: this.heights(track, from),
-    });
+    ext.add(FIRST_PATH + index, this.inside(track, from));
   }
 
   /** @param {Extension} ext @param {RunStore} store */
   extendExtras(ext, store) {
-    const heads = store.tracks.map((t) => headOf(t, this.heights(t, t.length - 1)));
+    const heads = store.tracks.map((t) => this.head(t));
     ext.add(
       HEADS,
       { x: heads.map((h) => h[0]), y: heads.map((h) => h[1]), z: heads.map((h) => h[2]) },
       heads.length,
     );
   }
-}
-
-/**
- * @param {Track} t
- * @param {(number | null)[]} tailHeights  heights of the last points (the last one is the head's)
- * @returns {[number | null, number | null, number | null]}
- */
-function headOf(t, tailHeights) {
-  const k = t.length - 1;
-  if (k < 0) return [null, null, null];
-  return [t.x[k], t.y[k], tailHeights[tailHeights.length - 1] ?? null];
 }

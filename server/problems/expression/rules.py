@@ -218,7 +218,7 @@ def _pow(a: Array, b: Array, order: int) -> Partials:
     if order == 1:
         return Partials(v, fa, fb)
     faa = b * (b - 1.0) * np.power(a, b - 2.0)
-    fab = a_b1 * (b * log_a)
+    fab = a_b1 * (1.0 + b * log_a)
     return Partials(v, fa, fb, faa, fab, fb * log_a)
 
 
@@ -266,7 +266,7 @@ def power_rule(c: float) -> UnaryRule:
     """``u ^ c`` for a constant ``c``: ``c u^(c-1)`` and ``c (c-1) u^(c-2)``."""
     k1 = np.float64(c)
     with np.errstate(all="ignore"):
-        k2 = k1 * (k1 - 1.0)
+        k2 = k1 * k1
 
     def rule(u: Array, order: int) -> UnaryResult:
         if c == 2.0:
