@@ -17,6 +17,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from server import __version__
 from server.errors import FieldError, from_errors
 from server.jsonenc import ORJSONResponse
+from server.live.rooms import Rooms
 from server.live.session import TASK_PREFIX, Session
 from server.routes import api, pages, ws
 from server.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = set[Session]()
+    app.state.rooms = Rooms()
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> ORJSONResponse:

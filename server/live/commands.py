@@ -51,6 +51,11 @@ class SpeedMsg(Strict):
     steps_per_second: Number = Field(gt=0)
 
 
+class RoomMsg(Strict):
+    type: Literal["room"]
+    action: Literal["open", "close"]
+
+
 class BareMsg(Strict):
     type: Literal["pause", "resume", "reset"]
 
@@ -175,7 +180,22 @@ def speed(session: Session, msg: dict[str, Any]) -> None:
     session.reply({"type": "ack", "of": "speed", "steps_per_second": session.steps_per_second})
 
 
+def room(session: Session, msg: dict[str, Any]) -> None:
+    m = RoomMsg.model_validate(msg)
+    if m.action == "open":
+        if session.room is None:
+            host = session.ws.headers.get("host", "127.0.0.1")
+            scheme = "https" if session.ws.url.scheme == "wss" else "http"
+            session.room = session.rooms.open(f"{scheme}://{host}", session.reply)
+        session.reply(session.room.info())
+    elif session.room is not None:
+        session.rooms.close(session.room)
+        session.reply({"type": "room", "code": session.room.code, "closed": True})
+        session.room = None
+
+
 HANDLERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
+    "room": room,
     "start": start,
     "set": set_,
     "pause": pause,

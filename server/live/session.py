@@ -23,12 +23,15 @@ from server.jsonenc import dumps_text
 from server.live import commands
 from server.live.explain import explain
 from server.live.ratelimit import TokenBucket
+from server.live.rooms import Room, Rooms
 from server.live.state import Clock, CloseCode
 from server.live.streams import Stream
 from server.problems.factory import Built
 from server.settings import Settings
 
 _ids = itertools.count(1)
+PUBLIC = {"frame", "event", "status", "ack"}  # what a lecture room's viewers also receive
+NEW_RACE = ('{"type":"ack","of":"start"', '{"type":"ack","of":"reset"')
 TASK_PREFIX = "gradscape-session-"
 
 
@@ -40,9 +43,11 @@ class SessionClosed(Exception):
 
 
 class Session:
-    def __init__(self, ws: WebSocket, settings: Settings) -> None:
+    def __init__(self, ws: WebSocket, settings: Settings, rooms: Rooms | None = None) -> None:
         self.ws = ws
         self.settings = settings
+        self.rooms = rooms or Rooms()
+        self.room: Room | None = None
         self.id = next(_ids)
         self.stream: Stream | None = None
         self.built: Built | None = None
@@ -98,6 +103,9 @@ class Session:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.stream = None
+            if self.room is not None:
+                self.rooms.close(self.room)
+                self.room = None
             await self._close(code, reason)
 
     async def _close(self, code: int, reason: str) -> None:
@@ -269,7 +277,7 @@ class Session:
                 if message is None:
                     await self._send_frame()
                 else:
-                    await self._send(dumps_text(message))
+                    await self._send(dumps_text(message), public=message["type"] in PUBLIC)
 
     async def _send_frame(self) -> None:
         stream = self.stream
@@ -299,7 +307,10 @@ class Session:
             "message": message,
         }
 
-    async def _send(self, text: str) -> None:
+    async def _send(self, text: str, public: bool = True) -> None:
+        """Send one message; public ones are also published to the session's room."""
+        if public and self.room is not None:
+            self.room.publish(text, new_race=text.startswith(NEW_RACE))
         try:
             await asyncio.wait_for(self.ws.send_text(text), timeout=self.settings.send_timeout)
         except TimeoutError:

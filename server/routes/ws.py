@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, WebSocket
+import asyncio
 
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from server.jsonenc import dumps_text
 from server.live.origin import LOOPBACK_NAMES, origin_allowed
+from server.live.rooms import Rooms, Viewer
 from server.live.session import Session
 from server.live.state import CloseCode
 from server.settings import Settings
@@ -12,18 +17,21 @@ from server.settings import Settings
 router = APIRouter()
 
 
-@router.websocket("/ws")
-async def live(ws: WebSocket) -> None:
-    settings: Settings = ws.app.state.settings
-    sessions: set[Session] = ws.app.state.sessions
-    allowed = origin_allowed(
+def _allowed(ws: WebSocket, settings: Settings) -> bool:
+    return origin_allowed(
         ws.headers.get("origin"),
         ws.headers.get("host"),
         secure=ws.url.scheme == "wss",
         allowed=settings.allowed_origins,
         loopback_only=settings.host in LOOPBACK_NAMES,
     )
-    if not allowed:
+
+
+@router.websocket("/ws")
+async def live(ws: WebSocket) -> None:
+    settings: Settings = ws.app.state.settings
+    sessions: set[Session] = ws.app.state.sessions
+    if not _allowed(ws, settings):
         await ws.close(code=CloseCode.POLICY_VIOLATION)  # before accept: an HTTP 403
         return
     if len(sessions) >= settings.max_sessions:
@@ -31,9 +39,43 @@ async def live(ws: WebSocket) -> None:
         await ws.close(CloseCode.TRY_AGAIN_LATER, "server is full; try again in a minute")
         return
     await ws.accept()
-    session = Session(ws, settings)
+    session = Session(ws, settings, ws.app.state.rooms)
     sessions.add(session)
     try:
         await session.run()
     finally:
         sessions.discard(session)
+
+
+@router.websocket("/ws/room/{code}")
+async def room_viewer(ws: WebSocket, code: str) -> None:
+    """A read-only view of a presenter's race: the path so far, then live frames and events."""
+    settings: Settings = ws.app.state.settings
+    rooms: Rooms = ws.app.state.rooms
+    if not _allowed(ws, settings):
+        await ws.close(code=CloseCode.POLICY_VIOLATION)
+        return
+    await ws.accept()
+    room = rooms.by_code.get(code.upper())
+    if room is None:
+        await ws.close(CloseCode.POLICY_VIOLATION, f"no room {code!r}: check the code")
+        return
+    if len(room.viewers) >= settings.max_viewers:
+        await ws.close(CloseCode.TRY_AGAIN_LATER, "this room is full")
+        return
+    viewer = Viewer(ws)
+    history = room.join(viewer)
+    try:
+        await ws.send_text(dumps_text({**room.info(), "role": "viewer"}))
+        await viewer.serve(history, settings.send_timeout)
+    except (WebSocketDisconnect, TimeoutError):
+        pass
+    finally:
+        room.leave(viewer)
+    if ws.client_state is WebSocketState.CONNECTED:
+        reason = "too slow to follow the room" if viewer.lagging else "the room closed"
+        code_ = CloseCode.POLICY_VIOLATION if viewer.lagging else CloseCode.GOING_AWAY
+        try:
+            await asyncio.wait_for(ws.close(code_, reason), 1.0)
+        except Exception:  # the viewer is gone already
+            return

@@ -79,10 +79,9 @@ export class ContourView extends PathView {
     this.surface = null;
     /** @type {[number, number] | null} */
     this.start = null;
-    /** ms since navigation start at which the first contour was on screen */
-    this.firstDrawnAt = 0;
     this.compact = false;
     this.listening = false;
+    this.placing = false;
     this.listenForPicks(onPick);
   }
 
@@ -98,8 +97,25 @@ export class ContourView extends PathView {
       ...plotConfig(),
       staticPlot: true,
     });
-    if (!this.firstDrawnAt) this.firstDrawnAt = performance.now();
+    if (!this.placing) {
+      this.placing = true;
+      /** @type {any} */ (this.background).on('plotly_afterplot', () => this.placeColorbar());
+    }
+    this.placeColorbar();
     this.invalidate();
+  }
+
+  /**
+   * Equal axis scales leave the plot narrower than its box: keep the colour bar beside the plot,
+   * not at the far edge of the box.
+   */
+  placeColorbar() {
+    const bg = /** @type {any} */ (this.background);
+    const end = bg._fullLayout?.xaxis?.domain?.[1];
+    const trace = bg.data?.[0];
+    if (end === undefined || !trace?.showscale) return;
+    const x = Math.round((end + 0.015) * 1000) / 1000;
+    if (trace.colorbar?.x !== x) plotly().restyle(bg, { 'colorbar.x': x }, [0]);
   }
 
   /** @param {[number, number]} start */

@@ -266,7 +266,7 @@ def power_rule(c: float) -> UnaryRule:
     """``u ^ c`` for a constant ``c``: ``c u^(c-1)`` and ``c (c-1) u^(c-2)``."""
     k1 = np.float64(c)
     with np.errstate(all="ignore"):
-        k2 = k1 * k1
+        k2 = k1 * (k1 - 1.0)
 
     def rule(u: Array, order: int) -> UnaryResult:
         if c == 2.0:
