@@ -7,8 +7,13 @@ import sys
 from collections.abc import Sequence
 
 import uvicorn
+from pydantic import ValidationError
 
+from server.errors import FieldError, from_validation
+from server.jsonenc import dumps_text
+from server.schemas import TrajectoryRequest
 from server.settings import Settings
+from server.trajectory import trajectory
 
 # Frames above this are refused by the websocket protocol itself (close code 1009); the session
 # answers messages between the app limit (64 KiB) and this one with an error and stays open.
@@ -48,6 +53,50 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _value(text: str) -> float | bool:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return float(text)
+
+
+def export(args: argparse.Namespace) -> int:
+    """Print one run's path as JSON (the body of POST /api/trajectory) or CSV."""
+    hyper: dict[str, float | bool] = {}
+    for item in args.hyper:
+        name, _, raw = item.partition("=")
+        try:
+            hyper[name] = _value(raw)
+        except ValueError:
+            print(f"--hyper {item}: expected NAME=NUMBER", file=sys.stderr)
+            return 2
+    try:
+        body = TrajectoryRequest(
+            surface=None if args.expression else args.surface,
+            expression=args.expression,
+            optimizer=args.optimizer,
+            hyper=hyper,
+            start=tuple(args.start) if args.start else None,
+            steps=args.steps,
+            noise=args.noise,
+            seed=args.seed,
+        )
+        result = trajectory(body, Settings().max_trajectory_steps)
+    except ValidationError as exc:
+        err = from_validation(exc)
+        print(f"error: {err.message}", file=sys.stderr)
+        return 2
+    except FieldError as exc:
+        print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        print("step,x,y,loss")
+        for k, (x, y, loss) in enumerate(result["points"]):
+            print(f"{k},{float(x)!r},{float(y)!r},{float(loss)!r}")
+    else:
+        print(dumps_text(result))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="gradscape", description="Live gradient-descent visualizer"
@@ -60,6 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     run.set_defaults(func=serve)
+    out = sub.add_parser("export", help="compute one run offline and print its path")
+    out.add_argument("--surface", default="rosenbrock")
+    out.add_argument("--expression", help="a formula in x and y instead of --surface")
+    out.add_argument("--optimizer", default="adam")
+    out.add_argument("--hyper", action="append", default=[], metavar="NAME=VALUE")
+    out.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"))
+    out.add_argument("--steps", type=int, default=500)
+    out.add_argument("--noise", type=float, default=0.0)
+    out.add_argument("--seed", type=int, default=0)
+    out.add_argument("--format", choices=["json", "csv"], default="json")
+    out.set_defaults(func=export)
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code

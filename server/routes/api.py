@@ -7,7 +7,6 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from server.engine import Race, RunStatus
 from server.errors import FieldError
 from server.jsonenc import ORJSONResponse
 from server.optim.registry import OPTIMIZERS
@@ -15,9 +14,9 @@ from server.optim.schedules import SCHEDULES
 from server.problems.expression import DEFAULT_DOMAIN, EXAMPLES
 from server.problems.factory import build_expression, build_surface
 from server.problems.surfaces import SURFACES
-from server.runs import build_run
-from server.schemas import ExpressionGridRequest, RunSpec, TrajectoryRequest
+from server.schemas import ExpressionGridRequest, TrajectoryRequest
 from server.settings import Settings
+from server.trajectory import trajectory as compute_trajectory
 
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse)
 
@@ -72,51 +71,7 @@ def schedules() -> ORJSONResponse:
 @router.post("/trajectory")
 def trajectory(body: TrajectoryRequest, request: Request) -> ORJSONResponse:
     settings = _settings(request)
-    if body.steps > settings.max_trajectory_steps:
-        raise FieldError(
-            "steps", f"steps {body.steps} is above the limit {settings.max_trajectory_steps}"
-        )
-    try:
-        spec = body.problem()
-    except ValueError as exc:
-        raise FieldError("surface", str(exc)) from None
-    if spec.surface is not None:
-        try:
-            built = build_surface(spec.surface, {k: float(v) for k, v in spec.params.items()})
-        except FieldError as exc:
-            raise (
-                exc if exc.field == "surface" else FieldError("surface_" + exc.field, exc.message)
-            ) from None
-    else:
-        built = build_expression(spec.expression or "")
-    run = RunSpec(
-        id="run",
-        optimizer=body.optimizer,
-        hyper=body.hyper,
-        start=body.start,
-        schedule=body.schedule,
-        noise=body.noise,
-    )
-    race = Race(
-        built.problem, [build_run(run, built)], seed=body.seed, max_steps=max(body.steps, 1)
-    )
-    first = race.initial_chunks().get("run")
-    if first is None:
-        return ORJSONResponse({"points": [], "status": "diverged", "steps": 0})
-    chunks, _ = race.advance(body.steps)
-    rest = chunks.get("run")
-    points = [np.column_stack([first.params, first.loss])]
-    if rest is not None:
-        points.append(np.column_stack([rest.params, rest.loss]))
-    everything = np.concatenate(points)
-    diverged = race.status[0] is RunStatus.DIVERGED
-    return ORJSONResponse(
-        {
-            "points": everything,
-            "status": "diverged" if diverged else "finished",
-            "steps": len(everything) - 1,
-        }
-    )
+    return ORJSONResponse(compute_trajectory(body, settings.max_trajectory_steps))
 
 
 @router.post("/expression/grid")
