@@ -95,8 +95,7 @@ class NetworkStream:
         self._pending: dict[str, list[_Part]] = {}
         self._messages: list[dict[str, Any]] = []
         self._twins: list[_Twin] | None = None
-        self._latest: dict[str, tuple[int, Array]] = {}
-        self._boundary_dirty = False
+        self._latest: dict[str, tuple[int, Array]] = {}  # runs moved since the last boundary
         self._boundary_time = -np.inf
 
     # -- what the start message is acked with ---------------------------------------------
@@ -255,10 +254,12 @@ class NetworkStream:
             at += k
             self._pending.setdefault(run, []).append(part)
             self._latest[run] = (part.step + k - 1, params[-1])
-        self._boundary_dirty = True
 
     def _gnorms(self, first: int, params: Array) -> Array:
         """Gradient norms at a twin's points, as the engine measures them for runs."""
+        if self.problem.batch_size >= self.problem.dataset.x_train.shape[0]:
+            g = self.problem.grad(params)  # full batch: one call for every point
+            return np.asarray(np.sqrt(np.einsum("kd,kd->k", g, g)), dtype=np.float64)
         out = np.empty(params.shape[0])
         for row, step in enumerate(range(first, first + params.shape[0])):
             p = params[row : row + 1]
@@ -267,7 +268,7 @@ class NetworkStream:
         return out
 
     def _emit_boundary(self) -> None:
-        if not self._boundary_dirty or not self._latest:
+        if not self._latest:
             return
         runs = list(self._latest)
         steps = [self._latest[r][0] for r in runs]
@@ -275,6 +276,8 @@ class NetworkStream:
         rows, inverse = np.unique(params, axis=0, return_inverse=True)
         values = self.problem.boundary(rows, BOUNDARY_GRID)[inverse.ravel()]
         gx, gy = self.problem.grid_axes(BOUNDARY_GRID)
+        if gy is not None:  # probabilities and class indices: 3 decimals are plenty to draw
+            values = np.round(values, 3)
         kind = "curve" if gy is None else "class" if self.problem.outputs > 2 else "probability"
         self._messages.append(
             {
@@ -282,11 +285,11 @@ class NetworkStream:
                 "step": self.race.step,
                 "kind": kind,
                 "steps": dict(zip(runs, steps, strict=True)),
-                "runs": {r: np.nan_to_num(values[i], nan=0.0) for i, r in enumerate(runs)},
+                "runs": {r: values[i] for i, r in enumerate(runs)},
                 "grid": {"x": gx, "y": gy},
             }
         )
-        self._boundary_dirty = False
+        self._latest = {}
         self._boundary_time = self._clock()
 
     def _compute_landscape(self) -> dict[str, Any]:

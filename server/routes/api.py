@@ -18,6 +18,7 @@ from server.schemas import ExpressionGridRequest, TrajectoryRequest
 from server.settings import Settings
 from server.trajectory import trajectory as compute_trajectory
 
+MAX_COORDINATE = 1e6
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse)
 
 
@@ -83,7 +84,12 @@ def expression_grid(body: ExpressionGridRequest, request: Request) -> ORJSONResp
     (x0, x1), (y0, y1) = domain
     if not (x0 < x1 and y0 < y1):
         raise FieldError("domain", "domain must be [[x0, x1], [y0, y1]] with x0 < x1 and y0 < y1")
-    x, y, z = built.problem.grid(body.n, ((x0, x1), (y0, y1)))  # type: ignore[attr-defined]
+    if max(abs(x0), abs(x1), abs(y0), abs(y1)) > MAX_COORDINATE:
+        raise FieldError("domain", f"domain bounds must lie within ±{MAX_COORDINATE:g}")
+    try:
+        x, y, z = built.problem.grid(body.n, ((x0, x1), (y0, y1)))  # type: ignore[attr-defined]
+    except ValueError as exc:
+        raise FieldError("domain", str(exc)) from None
     return ORJSONResponse({**info, "domain": [[x0, x1], [y0, y1]], "x": x, "y": y, "z": z})
 
 

@@ -4,7 +4,7 @@
  * contour as soon as it can, then builds the panels and connects. Only wiring lives here.
  */
 import * as api from './api.js';
-import { formatHash, parseHash } from './state.js';
+import { parseHash } from './state.js';
 import { RunStore } from './store.js';
 import { Connection, socketUrl } from './socket.js';
 import { Race } from './race.js';
@@ -28,29 +28,33 @@ function byId(id) {
   return node;
 }
 
-/** @returns {Promise<void>} once plotly.js (a deferred classic script) has run */
-function plotlyLoaded() {
+/**
+ * This module is async: it may run before the document is parsed and before plotly.js, a deferred
+ * classic script, has run. Deferred scripts run once the document is parsed, so when plotly.js is
+ * there, so is the page.
+ * @returns {Promise<void>}
+ */
+function plotlyAndPage() {
+  const failed = () => new Error('plotly.js could not be loaded from this server');
   if (/** @type {any} */ (window).Plotly) return Promise.resolve();
+  if (document.readyState === 'complete') return Promise.reject(failed());
   return new Promise((resolve, reject) => {
-    const script = document.querySelector('script[src*="plotly"]');
-    window.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
-    script?.addEventListener('load', () => resolve(), { once: true });
-    script?.addEventListener('error', () => reject(new Error('plotly.js could not be loaded')), { once: true });
+    const settle = () => ((/** @type {any} */ (window).Plotly ? resolve() : reject(failed())));
+    document.querySelector('script[src*="plotly"]')?.addEventListener('load', settle, { once: true });
+    window.addEventListener('load', settle, { once: true });
   });
 }
 
 async function main() {
-  if (new URLSearchParams(location.search).get('embed') === '1') document.body.classList.add('embed');
   let state = parseHash(location.hash);
-  if (!location.hash) history.replaceState(null, '', formatHash(state));
-
+  // Ask for everything at once, while plotly.js loads; the first contour waits for nothing else.
   const surfaces = api.surfaces();
   const optimizers = api.optimizers();
   const schedules = api.schedules();
-  // The first contour waits for nothing else: no controls, no socket.
   const firstSurface = surfaceFor(state, surfaces).catch(() => null);
 
-  await plotlyLoaded();
+  await plotlyAndPage();
+  if (new URLSearchParams(location.search).get('embed') === '1') document.body.classList.add('embed');
   const store = new RunStore();
   const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
   /** @type {Controller} */

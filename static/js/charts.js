@@ -109,12 +109,12 @@ export class SeriesView extends PathView {
       ...store.tracks.map((t, i) => ({
         type: 'scatter',
         mode: 'lines',
-        name: this.legends[i]?.label ?? t.id,
+        name: this.legends[i]?.name ?? t.id,
         meta: { kind: 'path', run: t.id },
         x: steps(0, t.length),
         y: [...t[this.series]],
         line: { color: this.legends[i]?.color ?? '#000', width: 2 },
-        hovertemplate: `${this.legends[i]?.label ?? t.id}<br>step %{x}: %{y:.4g}<extra></extra>`,
+        hovertemplate: `${this.legends[i]?.name ?? t.id}<br>step %{x}: %{y:.4g}<extra></extra>`,
       })),
     ];
   }

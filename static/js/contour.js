@@ -260,12 +260,12 @@ export class ContourView extends PathView {
       ...store.tracks.map((t, i) => ({
         type: 'scatter',
         mode: 'lines',
-        name: legends[i]?.label ?? t.id,
+        name: legends[i]?.name ?? t.id,
         meta: { kind: 'path', run: t.id },
         x: [...t.x],
         y: [...t.y],
         line: { color: legends[i]?.color ?? '#000', width: 2.5 },
-        hovertemplate: `${legends[i]?.label ?? t.id}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
+        hovertemplate: `${legends[i]?.name ?? t.id}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       })),
     ];
   }

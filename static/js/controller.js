@@ -7,9 +7,10 @@
 import * as api from './api.js';
 import { CUSTOM, cloneState, diffStates, formatHash, parseHash, runId, runIndex, MAX_RUNS } from './state.js';
 import { runColor, valueScale } from './palette.js';
-import { applyRunChange, runLabel } from './runcards.js';
+import { applyRunChange, runNames } from './runcards.js';
 import { eventWords } from './events.js';
 import { plotly } from './plotkit.js';
+import { hasWebGL } from './surface3d.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').RunState} RunState */
@@ -105,7 +106,7 @@ export class Controller {
       this.p.toolbar.setSpeed(next.speed);
       this.p.race.speed(next.speed);
     }
-    if (d.surface) this.loadSurface().then(() => this.startRace());
+    if (d.surface) this.loadSurface().then((ok) => ok && this.startRace());
     else if (d.race) this.startRace();
   }
 
@@ -203,7 +204,7 @@ export class Controller {
   legends() {
     return this.state.runs.map((r, i) => {
       const spec = this.specs.optimizers.find((o) => o.name === r.optimizer) ?? this.specs.optimizers[0];
-      return { id: runId(i), label: runLabel(r, spec, i), color: runColor(i) };
+      return { id: runId(i), ...runNames(r, spec, i), color: runColor(i) };
     });
   }
 
@@ -398,7 +399,7 @@ export class Controller {
     this.p.contour.visible = view === 'contour';
     this.p.surface3d.visible = view === 'surface';
     note.hidden = true;
-    if (view === 'surface' && !hasWebGLCached()) {
+    if (view === 'surface' && !hasWebGL()) {
       note.textContent = 'The 3D view needs WebGL, which this browser has turned off. The contour view works.';
       note.hidden = false;
     }
@@ -481,16 +482,6 @@ function changeWords(c) {
 /** @param {(number | null)[][]} z */
 function hasNegative(z) {
   return z.some((row) => row.some((v) => v !== null && v < 0));
-}
-
-/** @type {boolean | undefined} */
-let webgl;
-function hasWebGLCached() {
-  if (webgl === undefined) {
-    const canvas = document.createElement('canvas');
-    webgl = Boolean(canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
-  }
-  return webgl;
 }
 
 /**

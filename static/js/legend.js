@@ -20,8 +20,19 @@ export class Legend {
     this.shownAt = 0;
   }
 
-  /** @param {RunLegend[]} legends */
+  /**
+   * One entry per run; when only the words changed (a live change of lr), only the words change.
+   * @param {RunLegend[]} legends
+   */
   setRuns(legends) {
+    const items = [...this.root.children];
+    if (items.length === legends.length && this.entries.length === legends.length) {
+      legends.forEach((l, i) => {
+        const name = /** @type {HTMLElement} */ (items[i].querySelector('.legend-name'));
+        name.textContent = l.label;
+      });
+      return;
+    }
     this.entries = [];
     this.root.replaceChildren(
       ...legends.map((l) => {

@@ -8,7 +8,11 @@ import { Extension, plotConfig, plotly } from './plotkit.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
-/** @typedef {{id: string, label: string, color: string}} RunLegend */
+/**
+ * How a run is named and coloured: `name` ("a · Adam") in the plots' hover text, `label` (with
+ * the learning rate, which may change live) in the HTML legend.
+ * @typedef {{id: string, name: string, label: string, color: string}} RunLegend
+ */
 
 export class PathView {
   /**
@@ -33,10 +37,11 @@ export class PathView {
     this.visible = true;
   }
 
-  /** @param {RunLegend[]} legends */
+  /** @param {RunLegend[]} legends  a redraw follows only if names or colours changed */
   setLegends(legends) {
+    const key = (/** @type {RunLegend[]} */ l) => JSON.stringify(l.map((x) => [x.name, x.color]));
+    if (key(legends) !== key(this.legends)) this.dirty = true;
     this.legends = legends;
-    this.dirty = true;
   }
 
   /** The figure needs a full redraw at the next update. */

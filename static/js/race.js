@@ -32,12 +32,11 @@ export class Race {
     this.connection = connection;
     this.store = store;
     this.on = on;
-    /** @type {Record<string, unknown> | null} the last `start` sent, for a restore */
+    /** @type {Record<string, unknown> | null} the last `start` sent */
     this.startMessage = null;
     /** @type {Clock} */
     this.clock = 'idle';
     this.playing = false;
-    this.stepsPerSecond = 60;
     /** @type {Map<string, {change: LiveChange, text: string[]}>} changes waiting to be sent */
     this.pending = new Map();
     /** @type {Map<string, string[][]>} texts of sent changes waiting for their ack, per run */
@@ -45,6 +44,10 @@ export class Race {
     /** @type {number | undefined} */
     this.flushTimer = undefined;
     this.lastSetAt = 0;
+    /** @type {number | null} a speed waiting to be sent */
+    this.pendingSpeed = null;
+    /** @type {string | undefined} the run of the last `set` sent, which an error may be about */
+    this.lastSetRun = undefined;
     /** @type {Map<string, string>} runs that stopped, and why */
     this.stopped = new Map();
     this.lastFrameAt = 0;
@@ -56,7 +59,6 @@ export class Race {
    */
   start(message) {
     this.startMessage = message;
-    this.stepsPerSecond = Number(message.steps_per_second ?? 60);
     const runs = /** @type {{id: string}[]} */ (message.runs);
     this.store.reset(runs.map((r) => r.id));
     this.pending.clear();
@@ -107,11 +109,20 @@ export class Race {
     this.connection.send({ type: 'reset' });
   }
 
-  /** @param {number} stepsPerSecond */
+  /**
+   * Change the pace; like live changes, sent at most every 100 ms while a slider moves.
+   * @param {number} stepsPerSecond
+   */
   speed(stepsPerSecond) {
-    this.stepsPerSecond = stepsPerSecond;
-    if (this.startMessage) this.startMessage = { ...this.startMessage, steps_per_second: stepsPerSecond };
-    this.connection.send({ type: 'speed', steps_per_second: stepsPerSecond });
+    this.pendingSpeed = stepsPerSecond;
+    this.schedule();
+  }
+
+  /** Send what is pending now, or as soon as 100 ms have passed since the last sending. */
+  schedule() {
+    const wait = this.lastSetAt + SET_INTERVAL_MS - performance.now();
+    if (wait <= 0) this.flush();
+    else if (this.flushTimer === undefined) this.flushTimer = window.setTimeout(() => this.flush(), wait);
   }
 
   /** Whether a live change still has a race to change: started, and not every run stopped. */
@@ -132,10 +143,7 @@ export class Race {
     if ('noise' in change) p.change.noise = change.noise;
     p.text = [...p.text.filter((t) => t.split(' ')[0] !== text.split(' ')[0]), text];
     this.pending.set(run, p);
-    this.keepStartCurrent(run, change);
-    const wait = this.lastSetAt + SET_INTERVAL_MS - performance.now();
-    if (wait <= 0) this.flush();
-    else if (this.flushTimer === undefined) this.flushTimer = window.setTimeout(() => this.flush(), wait);
+    this.schedule();
   }
 
   flush() {
@@ -145,30 +153,14 @@ export class Race {
     for (const [run, p] of this.pending) {
       if (this.connection.send({ type: 'set', run, ...p.change })) {
         this.unacked.set(run, [...(this.unacked.get(run) ?? []), p.text]);
+        this.lastSetRun = run;
       }
     }
     this.pending.clear();
-  }
-
-  /**
-   * A restore replays the start message: keep it at the runs' current settings.
-   * @param {string} run
-   * @param {LiveChange} change
-   */
-  keepStartCurrent(run, change) {
-    const msg = this.startMessage;
-    if (!msg) return;
-    const runs = /** @type {Record<string, any>[]} */ (msg.runs).map((r) =>
-      r.id !== run
-        ? r
-        : {
-            ...r,
-            ...('schedule' in change ? { schedule: change.schedule } : {}),
-            ...('noise' in change ? { noise: change.noise } : {}),
-            hyper: { ...r.hyper, ...change.hyper },
-          },
-    );
-    this.startMessage = { ...msg, runs };
+    if (this.pendingSpeed !== null && this.startMessage) {
+      this.connection.send({ type: 'speed', steps_per_second: this.pendingSpeed });
+    }
+    this.pendingSpeed = null;
   }
 
   /** @param {any} msg  one server message */
@@ -191,7 +183,7 @@ export class Race {
         this.onEvent(msg);
         break;
       case 'error':
-        this.on.error(String(msg.message ?? 'The server refused a message.'), msg.field, msg.run);
+        this.onError(msg);
         break;
       default:
         break;
@@ -212,6 +204,21 @@ export class Race {
     } else if (msg.of === 'start') {
       this.setClock('running', 0);
     }
+  }
+
+  /**
+   * A refused `set` names only its field ("hyper.lr"): it is about the last run changed, whose
+   * change will get no ack.
+   * @param {any} msg
+   */
+  onError(msg) {
+    const field = typeof msg.field === 'string' ? msg.field : undefined;
+    let run = msg.run;
+    if (!run && field && /^(hyper|schedule|noise)\b/.test(field)) {
+      run = this.lastSetRun;
+      if (run) this.unacked.get(run)?.shift();
+    }
+    this.on.error(String(msg.message ?? 'The server refused a message.'), field, run);
   }
 
   /** @param {any} msg */

@@ -62,10 +62,16 @@ const NOISE_SPEC = /** @type {ParamSpec} */ ({
  *   final: boolean) => void} Change
  */
 
-/** @param {RunState} run @param {OptimizerSpec} spec @param {number} index */
-export function runLabel(run, spec, index) {
+/**
+ * @param {RunState} run
+ * @param {OptimizerSpec} spec
+ * @param {number} index
+ * @returns {{name: string, label: string}} "a · Adam" and "a · Adam lr=0.05"
+ */
+export function runNames(run, spec, index) {
   const lr = run.hyper.lr ?? spec.hyper.find((h) => h.name === 'lr')?.default;
-  return `${runId(index)} · ${spec.title}${lr === undefined ? '' : ` lr=${lr}`}`;
+  const name = `${runId(index)} · ${spec.title}`;
+  return { name, label: lr === undefined ? name : `${name} lr=${lr}` };
 }
 
 export class RunCards {

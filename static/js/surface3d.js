@@ -16,14 +16,20 @@ import { SURFACE_COLORSCALE } from './palette.js';
 const HEADS = 2;
 const FIRST_PATH = 3;
 
-/** @returns {boolean} whether this browser can draw WebGL at all */
+/** @type {boolean | undefined} */
+let webgl;
+
+/** @returns {boolean} whether this browser can draw WebGL at all (asked once) */
 export function hasWebGL() {
-  try {
-    const canvas = document.createElement('canvas');
-    return Boolean(canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
-  } catch {
-    return false;
+  if (webgl === undefined) {
+    try {
+      const canvas = document.createElement('canvas');
+      webgl = Boolean(canvas.getContext('webgl2') ?? canvas.getContext('webgl'));
+    } catch {
+      webgl = false;
+    }
   }
+  return webgl;
 }
 
 export class SurfaceView extends PathView {
@@ -143,11 +149,11 @@ export class SurfaceView extends PathView {
       ...store.tracks.map((t, i) => ({
         type: 'scatter3d',
         mode: 'lines',
-        name: this.legends[i]?.label ?? t.id,
+        name: this.legends[i]?.name ?? t.id,
         meta: { kind: 'path', run: t.id },
         ...this.inside(t, 0),
         line: { color: this.legends[i]?.color ?? '#000', width: 5 },
-        hovertemplate: `${this.legends[i]?.label ?? t.id}<br>step %{pointNumber}<extra></extra>`,
+        hovertemplate: `${this.legends[i]?.name ?? t.id}<br>step %{pointNumber}<extra></extra>`,
       })),
     ];
   }

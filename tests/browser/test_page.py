@@ -65,7 +65,6 @@ def open_page(page: Page, base_url: str, hash_: str = "") -> None:
     page.wait_for_function(f"() => ({LENGTHS})().length > 0 && ({LENGTHS})().every(n => n > 1)")
 
 
-
 def wait_grown(page: Page, runs: int, at_least: int, plot: str = "contour") -> None:
     """Wait until `plot` shows `runs` paths of at least `at_least` points each."""
     page.wait_for_function(
@@ -139,9 +138,7 @@ def test_loads_clean_draws_contour_and_races_by_default(gs: Page, base_url: str)
 
 def test_first_contour_timing_against_bare_plotly(browser: Browser, server: Server) -> None:
     """Printed, not asserted: first contour of the page vs a page that only draws one contour."""
-    plotly_src = re.search(
-        r'<script src="([^"]+plotly[^"]+)"', httpx.get(server.url).text
-    )
+    plotly_src = re.search(r'<script src="([^"]+plotly[^"]+)"', httpx.get(server.url).text)
     assert plotly_src, "the page loads plotly.js from a local route"
     bare = f"""<!doctype html><html><head><meta charset="utf-8">
 <script src="{plotly_src.group(1)}" defer></script></head><body>
@@ -176,11 +173,13 @@ performance.mark('bare:first-contour');
     )
 
 
-def test_slider_change_sends_set_and_path_changes_from_acked_step(
-    gs: Page, base_url: str
-) -> None:
+def test_slider_change_sends_set_and_path_changes_from_acked_step(gs: Page, base_url: str) -> None:
     sent = sent_messages(gs)
-    open_page(gs, base_url, "#surface=rosenbrock&seed=0&steps=2000&speed=40&run=adam,lr:0.05&run=momentum,lr:0.0005")
+    open_page(
+        gs,
+        base_url,
+        "#surface=rosenbrock&seed=0&steps=2000&speed=40&run=adam,lr:0.05&run=momentum,lr:0.0005",
+    )
     gs.wait_for_function(f"() => ({LENGTHS})()[0] > 20")
     slider = gs.locator("#run-a-lr-range")
     slider.focus()
@@ -328,7 +327,9 @@ def test_custom_formula_error_points_at_position(gs: Page, watch: Watch, base_ur
     expect(gs.locator("#formula-error")).to_be_empty()
 
 
-def test_eight_runs_stream_with_extend_traces_not_replots(page: Page, watch: Watch, base_url: str) -> None:
+def test_eight_runs_stream_with_extend_traces_not_replots(
+    page: Page, watch: Watch, base_url: str
+) -> None:
     """8 runs x 2,000 steps at 30 frames/s: every frame appended, no full re-plot per frame.
 
     Frame rates are printed, not asserted."""
@@ -336,18 +337,27 @@ def test_eight_runs_stream_with_extend_traces_not_replots(page: Page, watch: Wat
     runs = "&".join(
         f"run={o},lr:{lr}"
         for o, lr in [
-            ("adam", 0.05), ("momentum", 0.0005), ("sgd", 0.001), ("rmsprop", 0.01),
-            ("adagrad", 0.5), ("nesterov", 0.0005), ("adamw", 0.05), ("lion", 0.01),
+            ("adam", 0.05),
+            ("momentum", 0.0005),
+            ("sgd", 0.001),
+            ("rmsprop", 0.01),
+            ("adagrad", 0.5),
+            ("nesterov", 0.0005),
+            ("adamw", 0.05),
+            ("lion", 0.01),
         ]
     )
     open_page(page, base_url, f"#surface=rosenbrock&seed=0&steps=2000&speed=240&{runs}")
     wait_grown(page, 8, 2)
-    page.wait_for_function("() => /step 2000/.test(document.getElementById('stepcount').textContent)",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => /step 2000/.test(document.getElementById('stepcount').textContent)", timeout=60_000
+    )
     page.wait_for_timeout(500)
     calls = page.evaluate("() => window.__plotlyCalls")
     ext = calls["contour:extendTraces"]
-    replots = calls.get("contour:react", {"n": 0})["n"] + calls.get("contour:newPlot", {"n": 0})["n"]
+    replots = (
+        calls.get("contour:react", {"n": 0})["n"] + calls.get("contour:newPlot", {"n": 0})["n"]
+    )
     assert ext["n"] > 50 and replots <= 5, (ext["n"], replots)
     stamps = ext["at"]
     span = (stamps[-1] - stamps[0]) / 1000
@@ -377,7 +387,10 @@ def test_desktop_screenshot(gs: Page, base_url: str) -> None:
 @pytest.fixture
 def phone(browser: Browser, base_url: str) -> Any:
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
     )
     w = Watch()
     context.on("console", w.on_console)
@@ -397,9 +410,7 @@ def test_phone_layout_keeps_every_control_reachable(phone: Page, base_url: str) 
     assert phone.evaluate("() => document.scrollingElement.scrollWidth") <= 390
     for summary in phone.locator("details.more > summary").all():
         summary.tap()
-    controls = phone.locator(
-        "button:visible, input:visible, select:visible, summary:visible"
-    ).all()
+    controls = phone.locator("button:visible, input:visible, select:visible, summary:visible").all()
     assert len(controls) > 20
     for control in controls:
         control.scroll_into_view_if_needed()

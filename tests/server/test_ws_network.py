@@ -238,3 +238,35 @@ def test_bad_network_starts_are_refused_with_the_field(
         send(ws, {**START, "max_steps": 5})  # the connection is still usable
         ack = ws.receive_json()
         assert ack["type"] == "ack" and ack["of"] == "start"
+
+
+@pytest.mark.parametrize(
+    ("network", "kind", "keys"),
+    [
+        (
+            {"dataset": "spiral", "arms": 3, "n": 150, "hidden": [8]},
+            "class",
+            {"train_acc", "test_acc"},
+        ),
+        ({"dataset": "sine", "n": 60, "hidden": [8], "test_fraction": 0.0}, "curve", set()),
+    ],
+)
+def test_multiclass_and_regression_frames_and_boundaries(
+    client: TestClient, network: Msg, kind: str, keys: set[str]
+) -> None:
+    with connect(client) as ws:
+        send(ws, {**START, "problem": {"network": network}, "max_steps": 5})
+        seen: list[Msg] = []
+        until(ws, lambda m: m["type"] == "status" and m["state"] == "done", seen)
+    frames = [m for m in seen if m["type"] == "frame"]
+    expected = {"step", "train_loss", "gnorm", "proj"} | keys
+    if network.get("test_fraction") != 0.0:
+        expected.add("test_loss")
+    assert all(set(part) == expected for f in frames for part in f["runs"].values())
+    boundary = next(m for m in seen if m["type"] == "boundary")
+    z = np.array(boundary["runs"]["a"])
+    assert boundary["kind"] == kind
+    if kind == "curve":
+        assert boundary["grid"]["y"] is None and z.shape == (len(boundary["grid"]["x"]),)
+    else:
+        assert set(np.unique(z)) <= {0.0, 1.0, 2.0}

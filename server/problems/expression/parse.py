@@ -167,7 +167,7 @@ def _python_parse(source: str, origin: list[int]) -> ast.expr:
         where = f" at {position}" if position is not None else ""
         raise ExpressionError(f"cannot read the formula{where}: {message}", position) from None
     except (RecursionError, MemoryError, ValueError, OverflowError):
-        raise ExpressionError("formula nested too deeply") from None
+        raise ExpressionError("formula nested too deeply or too complex to read") from None
 
 
 def _check_size(body: ast.expr, origin: list[int]) -> None:
