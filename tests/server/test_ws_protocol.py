@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,10 +12,12 @@ import orjson
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from server.app import create_app
 from server.engine import Race, RunConfig
 from server.optim.registry import validate_hyper
 from server.optim.schedules import parse_schedule
 from server.problems.surfaces import get_surface
+from server.settings import Settings
 
 from .conftest import TEST_ORIGIN
 
@@ -247,11 +250,14 @@ def test_divergence_on_a_quadratic_explains_the_lr_limit(client: TestClient) -> 
         assert "2/λmax = 0.2" in event["message"] and "lr = 0.25" in event["message"]
 
 
-def test_message_flood_is_answered_once_and_the_session_survives(client: TestClient) -> None:
-    with connect(client) as ws:
-        for _ in range(150):
+def test_message_flood_is_answered_once_and_the_session_survives() -> None:
+    settings = Settings(allowed_origins=[TEST_ORIGIN], message_rate=2.0, message_burst=10)
+    with TestClient(create_app(settings)) as client, connect(client) as ws:
+        for _ in range(60):
             ws.send_text('{"type": "pause"}')
         seen: list[Msg] = []
         until(ws, lambda m: m["type"] == "error" and "Too many" in m["message"], seen)
+        assert sum("Too many" in m.get("message", "") for m in seen) == 1
+        time.sleep(1.0)  # the bucket refills at 2 messages a second
         ws.send_text(orjson.dumps({**START, "max_steps": 3}).decode())
         until(ws, lambda m: m["type"] == "status" and m["state"] == "done")
