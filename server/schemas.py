@@ -36,12 +36,13 @@ class ProblemSpec(Strict):
     params: dict[str, Number] = Field(default_factory=dict, max_length=MAX_PARAMS)
     expression: str | None = Field(default=None, max_length=100_000)
     network: dict[str, Any] | None = None
+    regression: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def one_kind(self) -> ProblemSpec:
-        kinds = [k for k in ("surface", "expression", "network") if getattr(self, k) is not None]
-        if len(kinds) != 1:
-            raise ValueError("give exactly one of surface, expression or network")
+        kinds = ("surface", "expression", "network", "regression")
+        if sum(getattr(self, k) is not None for k in kinds) != 1:
+            raise ValueError("give exactly one of surface, expression, network or regression")
         return self
 
 
@@ -79,3 +80,8 @@ class ExpressionGridRequest(Strict):
     expression: str = Field(max_length=100_000)
     n: StrictInt = Field(default=120, ge=2)
     domain: tuple[Point, Point] | None = None
+
+
+class RegressionRequest(Strict):
+    regression: dict[str, Any] = Field(default_factory=dict)
+    n: StrictInt = Field(default=80, ge=2)

@@ -10,10 +10,11 @@ from server.problems.base import Problem
 from server.problems.expression import ExpressionError, parse_expression
 from server.problems.nn.datasets import InvalidConfig
 from server.problems.nn.problem import NetworkConfig, NetworkProblem
+from server.problems.nn.regression import RegressionConfig, RegressionProblem
 from server.problems.surfaces import SurfaceError, get_surface
 from server.schemas import ProblemSpec
 
-Kind = Literal["surface", "expression", "network"]
+Kind = Literal["surface", "expression", "network", "regression"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,24 @@ def build_network(data: dict[str, Any]) -> Built:
     return Built(problem, "network", title, None, None, {"torch": torch})
 
 
+def build_regression(data: dict[str, Any]) -> Built:
+    """Linear or logistic regression over p = (w, b): a 2D surface with its data set in ``info``."""
+    try:
+        problem = RegressionProblem(RegressionConfig.from_json(data))
+    except InvalidConfig as exc:  # fields read "regression.<key>"
+        raise FieldError(exc.field, exc.message) from None
+    start = problem.start
+    return Built(
+        problem, "regression", problem.title, (start[0], start[1]), None, problem.to_json()
+    )
+
+
 def build_problem(spec: ProblemSpec) -> Built:
     if spec.surface is not None:
         return build_surface(spec.surface, {k: float(v) for k, v in spec.params.items()})
     if spec.expression is not None:
         return build_expression(spec.expression)
+    if spec.regression is not None:
+        return build_regression(spec.regression)
     assert spec.network is not None
     return build_network(spec.network)

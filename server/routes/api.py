@@ -12,9 +12,10 @@ from server.jsonenc import ORJSONResponse
 from server.optim.registry import OPTIMIZERS
 from server.optim.schedules import SCHEDULES
 from server.problems.expression import DEFAULT_DOMAIN, EXAMPLES
-from server.problems.factory import build_expression, build_surface
+from server.problems.factory import build_expression, build_regression, build_surface
+from server.problems.nn.regression import RegressionProblem
 from server.problems.surfaces import SURFACES
-from server.schemas import ExpressionGridRequest, TrajectoryRequest
+from server.schemas import ExpressionGridRequest, RegressionRequest, TrajectoryRequest
 from server.settings import Settings
 from server.trajectory import trajectory as compute_trajectory
 
@@ -91,6 +92,18 @@ def expression_grid(body: ExpressionGridRequest, request: Request) -> ORJSONResp
     except ValueError as exc:
         raise FieldError("domain", str(exc)) from None
     return ORJSONResponse({**info, "domain": [[x0, x1], [y0, y1]], "x": x, "y": y, "z": z})
+
+
+@router.post("/regression")
+def regression(body: RegressionRequest, request: Request) -> ORJSONResponse:
+    """The data set, minimum and exact loss surface over (w, b) of a 2-parameter regression."""
+    _check_grid(body.n, _settings(request))
+    built = build_regression(body.regression)
+    problem: RegressionProblem = built.problem  # type: ignore[assignment]
+    (w0, w1), (b0, b1) = problem.domain
+    w, b = np.linspace(w0, w1, body.n), np.linspace(b0, b1, body.n)
+    z = problem.value(np.stack(np.meshgrid(w, b), axis=-1))
+    return ORJSONResponse({**built.info, "grid": {"x": w, "y": b, "z": z}})
 
 
 @router.get("/expression/examples")
