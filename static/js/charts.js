@@ -11,6 +11,7 @@ import { MARK_SYMBOLS } from './contour.js';
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */
 
+const MARKS = 0;
 const FIRST_RUN = 1;
 
 /** @param {number} from @param {number} to @returns {number[]} */
@@ -80,7 +81,7 @@ export class SeriesView extends PathView {
   }
 
   /** @param {RunStore} store */
-  traces(store) {
+  marks(store) {
     const marks = store.tracks.flatMap((t, i) =>
       t.marks
         .map((m) => {
@@ -89,11 +90,9 @@ export class SeriesView extends PathView {
         })
         .filter((e) => e.k >= 0 && e.v !== null && e.v !== undefined),
     );
-    return [
-      {
-        type: 'scatter',
-        mode: 'markers',
-        meta: { kind: 'marks' },
+    return {
+      index: MARKS,
+      trace: {
         x: marks.map((e) => e.k),
         y: marks.map((e) => e.v),
         text: marks.map((e) => e.m.text),
@@ -103,6 +102,18 @@ export class SeriesView extends PathView {
           color: marks.map((e) => this.legends[e.i]?.color ?? '#000'),
           line: { color: '#ffffff', width: 1 },
         },
+      },
+    };
+  }
+
+  /** @param {RunStore} store */
+  traces(store) {
+    return [
+      {
+        type: 'scatter',
+        mode: 'markers',
+        meta: { kind: 'marks' },
+        ...this.marks(store).trace,
         hovertemplate: '%{text}<extra></extra>',
         showlegend: false,
       },
@@ -121,11 +132,11 @@ export class SeriesView extends PathView {
 
   layout() {
     return {
-      font: { ...FONT, size: 12 },
+      font: { ...FONT, size: FONT.size - 1 },
       margin: { l: 58, r: 14, t: 30, b: 38 },
       paper_bgcolor: '#ffffff',
       plot_bgcolor: '#ffffff',
-      title: { text: this.title, x: 0.01, xanchor: 'left', y: 0.97, font: { size: 13 } },
+      title: { text: this.title, x: 0.01, xanchor: 'left', y: 0.97, font: { size: FONT.size } },
       showlegend: false,
       hovermode: 'closest',
       dragmode: false,

@@ -26,7 +26,7 @@ import { SURFACE_COLORSCALE } from './palette.js';
  * @property {[number, number, number][]} minima
  */
 
-const START = 0;
+// Traces of the plot on top, in order: the start ring, the marks, the heads, then one path per run.
 const MARKS = 1;
 const HEADS = 2;
 const FIRST_PATH = 3;
@@ -39,15 +39,19 @@ export const MARK_SYMBOLS = {
   converged: 'star-open',
 };
 
-/** @param {number} width  px @returns {{l: number, r: number, t: number, b: number}} */
-function marginsFor(width) {
-  return width < 560 ? { l: 40, r: 12, t: 10, b: 34 } : { l: 52, r: 86, t: 12, b: 42 };
-}
+/** Below this width (px) the plot drops its colour bar and narrows its margins. */
+const COMPACT_WIDTH = 560;
 
-/** @param {Surface} s @param {number} width */
-function baseLayout(s, width) {
+/**
+ * What the two stacked plots share, so that their plot areas coincide: fixed margins (never
+ * pushed by a colour bar or a legend), the same axis ranges and equal scales on both axes.
+ * @param {Surface} s
+ * @param {boolean} compact
+ */
+function baseLayout(s, compact) {
+  const margin = compact ? { l: 40, r: 12, t: 10, b: 34 } : { l: 52, r: 86, t: 12, b: 42 };
   return {
-    margin: { ...marginsFor(width), autoexpand: false },
+    margin: { ...margin, autoexpand: false },
     font: FONT,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
@@ -83,6 +87,13 @@ export class ContourView extends PathView {
     this.listening = false;
     this.placing = false;
     this.listenForPicks(onPick);
+    new ResizeObserver(() => {
+      if (this.isCompact() !== this.compact) this.invalidate();
+    }).observe(overlay);
+  }
+
+  isCompact() {
+    return this.gd.clientWidth < COMPACT_WIDTH;
   }
 
   ready() {
@@ -92,7 +103,7 @@ export class ContourView extends PathView {
   /** @param {Surface} surface */
   async setSurface(surface) {
     this.surface = surface;
-    this.compact = this.gd.clientWidth < 560;
+    this.compact = this.isCompact();
     await plotly().react(this.background, this.backgroundTraces(surface), this.backgroundLayout(), {
       ...plotConfig(),
       staticPlot: true,
@@ -168,7 +179,7 @@ export class ContourView extends PathView {
    */
   backgroundLayout(keepZoom = false) {
     const s = /** @type {Surface} */ (this.surface);
-    const layout = baseLayout(s, this.gd.clientWidth);
+    const layout = baseLayout(s, this.compact);
     const fg = /** @type {any} */ (this.gd).layout;
     const zoom = keepZoom && fg?.xaxis?.range && fg?.yaxis?.range;
     return {
@@ -191,7 +202,7 @@ export class ContourView extends PathView {
 
   layout() {
     const s = /** @type {Surface} */ (this.surface);
-    const layout = baseLayout(s, this.gd.clientWidth);
+    const layout = baseLayout(s, this.compact);
     return {
       ...layout,
       xaxis: { ...layout.xaxis, visible: false },
@@ -205,13 +216,32 @@ export class ContourView extends PathView {
   }
 
   /** @param {RunStore} store */
-  traces(store) {
+  marks(store) {
     const legends = this.legends;
     const marks = store.tracks.flatMap((t, i) =>
       t.marks
         .map((m) => ({ m, p: pointAt(t, m.kind === 'set' ? m.step - 1 : m.step), i }))
         .filter((e) => e.p !== null),
     );
+    return {
+      index: MARKS,
+      trace: {
+        x: marks.map((e) => /** @type {number[]} */ (e.p)[0]),
+        y: marks.map((e) => /** @type {number[]} */ (e.p)[1]),
+        text: marks.map((e) => e.m.text),
+        marker: {
+          symbol: marks.map((e) => MARK_SYMBOLS[e.m.kind]),
+          size: marks.map((e) => (e.m.kind === 'set' ? 11 : 15)),
+          color: marks.map((e) => legends[e.i]?.color ?? '#000'),
+          line: { color: '#ffffff', width: marks.map((e) => (e.m.kind === 'set' ? 1.5 : 3)) },
+        },
+      },
+    };
+  }
+
+  /** @param {RunStore} store */
+  traces(store) {
+    const legends = this.legends;
     const heads = store.tracks.map((t) => t.head());
     return [
       {
@@ -230,15 +260,7 @@ export class ContourView extends PathView {
         mode: 'markers',
         name: 'marks',
         meta: { kind: 'marks' },
-        x: marks.map((e) => /** @type {number[]} */ (e.p)[0]),
-        y: marks.map((e) => /** @type {number[]} */ (e.p)[1]),
-        text: marks.map((e) => e.m.text),
-        marker: {
-          symbol: marks.map((e) => MARK_SYMBOLS[e.m.kind]),
-          size: marks.map((e) => (e.m.kind === 'set' ? 11 : 15)),
-          color: marks.map((e) => legends[e.i]?.color ?? '#000'),
-          line: { color: '#ffffff', width: marks.map((e) => (e.m.kind === 'set' ? 1.5 : 3)) },
-        },
+        ...this.marks(store).trace,
         hovertemplate: '%{text}<extra></extra>',
         showlegend: false,
       },
@@ -287,8 +309,7 @@ export class ContourView extends PathView {
 
   /** @param {RunStore} store */
   async redraw(store) {
-    const width = this.gd.clientWidth;
-    const compact = width < 560;
+    const compact = this.isCompact();
     if (compact !== this.compact && this.surface) {
       this.compact = compact;
       await plotly().react(

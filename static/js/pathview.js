@@ -32,6 +32,7 @@ export class PathView {
     /** @type {number[]} */
     this.versions = [];
     this.storeVersion = -1;
+    this.marksVersion = -1;
     this.dirty = true;
     this.busy = false;
     this.visible = true;
@@ -72,6 +73,7 @@ export class PathView {
       if (this.needsRedraw(store)) {
         await this.redraw(store);
       } else {
+        if (store.marksVersion !== this.marksVersion) await this.redrawMarks(store);
         const ext = new Extension(this.keys);
         store.tracks.forEach((t, i) => {
           if (t.length > this.drawn[i]) this.extendTrack(ext, t, i, this.drawn[i]);
@@ -87,9 +89,25 @@ export class PathView {
     }
   }
 
+  /**
+   * New marks (a live change acked, a run stopped): restyle the one trace that holds them.
+   * @param {RunStore} store
+   */
+  async redrawMarks(store) {
+    this.marksVersion = store.marksVersion;
+    const marks = this.marks(store);
+    if (!marks) return;
+    const { index, trace } = marks;
+    /** @type {Record<string, unknown[]>} */
+    const update = {};
+    for (const [k, v] of Object.entries(trace)) update[k] = [v];
+    await plotly().restyle(this.gd, update, [index]);
+  }
+
   /** @param {RunStore} store */
   async redraw(store) {
     this.storeVersion = store.version;
+    this.marksVersion = store.marksVersion;
     this.versions = store.tracks.map((t) => t.version);
     this.dirty = false;
     await plotly().react(this.gd, this.traces(store), this.layout(), this.config);
@@ -105,6 +123,15 @@ export class PathView {
   /** @param {RunStore} _store @returns {object[]} */
   traces(_store) {
     return [];
+  }
+
+  /**
+   * The trace of marks and its index, for views that show marks.
+   * @param {RunStore} _store
+   * @returns {{index: number, trace: Record<string, unknown>} | null}
+   */
+  marks(_store) {
+    return null;
   }
 
   /** @returns {object} */

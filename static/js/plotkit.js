@@ -24,10 +24,10 @@ export function plotConfig(buttons = []) {
   };
 }
 
-/** Base font and colours: dark on light, large enough for a projector. */
+/** Base font and colours: dark on light, larger on big screens (a projector at the back). */
 export const FONT = {
   family: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
-  size: 13,
+  size: window.innerWidth >= 1600 ? 15 : 13,
   color: '#1d2430',
 };
 

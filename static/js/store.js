@@ -72,8 +72,10 @@ export class RunStore {
   constructor() {
     /** @type {Track[]} */
     this.tracks = [];
-    /** changes when runs are replaced or a mark is added, so views redraw legends and marks */
+    /** changes when the runs are replaced or rewound: views redraw */
     this.version = 0;
+    /** changes when a mark is added: views redraw their marks only */
+    this.marksVersion = 0;
   }
 
   /** @param {string[]} ids  one empty track per run, in order */
@@ -109,7 +111,7 @@ export class RunStore {
     const t = this.get(id);
     if (!t) return;
     t.marks.push(mark);
-    this.version += 1;
+    this.marksVersion += 1;
   }
 
   /** @returns {number} the newest step any run has reached */

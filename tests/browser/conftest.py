@@ -114,11 +114,14 @@ class Watch:
             self.errors.append(msg.text)
 
     def on_request(self, request: Request) -> None:
-        parts = urlsplit(request.url)
+        self.on_url(request.url)
+
+    def on_url(self, url: str) -> None:
+        parts = urlsplit(url)
         if parts.scheme in ("data", "blob", "about"):
             return
         if parts.hostname not in LOCAL_HOSTS:
-            self.foreign.append(request.url)
+            self.foreign.append(url)
 
     def allow(self, text: str) -> None:
         """Expect console errors containing `text` (a test that breaks the connection on purpose)."""
@@ -138,6 +141,7 @@ def watch(context: BrowserContext) -> Iterator[Watch]:
 
 @pytest.fixture
 def gs(page: Page, watch: Watch) -> Page:
-    """A page with console errors and off-host requests watched."""
+    """A page with console errors and off-host requests (websockets too) watched."""
     page.set_default_timeout(15_000)
+    page.on("websocket", lambda ws: watch.on_url(ws.url))
     return page

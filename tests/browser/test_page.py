@@ -174,6 +174,7 @@ performance.mark('bare:first-contour');
 
 
 def test_slider_change_sends_set_and_path_changes_from_acked_step(gs: Page, base_url: str) -> None:
+    gs.add_init_script(COUNT_PLOTLY_CALLS)
     sent = sent_messages(gs)
     open_page(
         gs,
@@ -181,6 +182,8 @@ def test_slider_change_sends_set_and_path_changes_from_acked_step(gs: Page, base
         "#surface=rosenbrock&seed=0&steps=2000&speed=40&run=adam,lr:0.05&run=momentum,lr:0.0005",
     )
     gs.wait_for_function(f"() => ({LENGTHS})()[0] > 20")
+    reacts = "() => (window.__plotlyCalls['contour:react'] || {n: 0}).n"
+    replots_before = gs.evaluate(reacts)
     slider = gs.locator("#run-a-lr-range")
     slider.focus()
     slider.press("ArrowRight")
@@ -196,6 +199,7 @@ def test_slider_change_sends_set_and_path_changes_from_acked_step(gs: Page, base
     gs.wait_for_function(f"() => ({LENGTHS})()[0] > {step + 5}")
     expect(gs.locator("#run-a-status")).to_contain_text(f"from step {step}")
     assert f"lr:{new_lr}" in hash_of(gs)
+    assert gs.evaluate(reacts) == replots_before, "a live change re-plotted the whole figure"
     # the same run without the change, computed by the server's REST route
     body = {
         "surface": "rosenbrock",
@@ -282,6 +286,12 @@ def test_keyboard_space_arrow_r(gs: Page, base_url: str) -> None:
     gs.keyboard.press("Space")
     expect(gs.locator("#play")).to_have_attribute("data-playing", "true")
     gs.wait_for_function(f"() => ({LENGTHS})()[0] > 5")
+    gs.keyboard.press("f")
+    gs.wait_for_function(
+        "() => document.fullscreenElement && document.fullscreenElement.id === 'stage'"
+    )
+    gs.keyboard.press("f")
+    gs.wait_for_function("() => !document.fullscreenElement")
     # focus is visible on controls reached by keyboard
     gs.keyboard.press("Tab")
     outline = gs.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
