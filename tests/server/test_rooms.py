@@ -71,7 +71,7 @@ def test_viewers_see_the_path_so_far_then_live_and_the_room_closes(
             async with connect(room_url, additional_headers=origin) as viewer:
                 hello = await recv(viewer)
                 assert hello["role"] == "viewer" and hello["code"] == info["code"]
-                assert (await until(presenter, lambda m: m["type"] == "room"))["viewers"] == 1
+                assert (await until(presenter, lambda m: m["type"] == "room", mine))["viewers"] == 1
                 theirs: list[Msg] = []
                 await until(
                     viewer, lambda m: m["type"] == "status" and m["state"] == "done", theirs
