@@ -81,6 +81,9 @@ class Session:
                     "max_steps_per_second": self.settings.max_steps_per_second,
                     "max_message_bytes": self.settings.max_message_bytes,
                     "frames_per_second": self.settings.frames_per_second,
+                    "max_step_n": commands.MAX_STEP_N,
+                    "message_rate": self.settings.message_rate,
+                    "message_burst": self.settings.message_burst,
                 },
             }
         )
@@ -164,10 +167,12 @@ class Session:
             return
         try:
             commands.dispatch(self, msg)
-        except FieldError as exc:
-            self.reply({"type": "error", **exc.to_json()})
-        except ValidationError as exc:
-            self.reply({"type": "error", **from_validation(exc).to_json()})
+        except (FieldError, ValidationError) as exc:
+            err = exc if isinstance(exc, FieldError) else from_validation(exc)
+            reply: dict[str, Any] = {"type": "error", **err.to_json()}
+            if isinstance(msg, dict) and msg.get("type") == "set" and isinstance(msg.get("run"), str):
+                reply["run"] = msg["run"]  # which run's change was refused
+            self.reply(reply)
 
     # -- replies and frames ----------------------------------------------------------------
 
