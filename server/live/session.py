@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from typing import Any
 
 import orjson
@@ -252,8 +253,8 @@ class Session:
             return 0
         due = self._origin_step + int((now - self._origin_time) * self.steps_per_second)
         todo = due - race.step
-        cap = max(1, int(self.steps_per_second / self.settings.frames_per_second * 4) + 1)
-        if todo > cap:  # behind (stalled client or loop): drop the debt instead of a long tick
+        cap = max(1, math.ceil(self.steps_per_second / self.settings.frames_per_second * 1.5))
+        if todo > cap:  # behind (stalled client, busy loop): slow the race rather than catch up
             todo = cap
             self._origin_time = now
             self._origin_step = race.step + cap
@@ -317,6 +318,7 @@ class Session:
         if public and self.room is not None:
             self.room.publish(text, new_race=text.startswith(NEW_RACE))
         try:
-            await asyncio.wait_for(self.ws.send_text(text), timeout=self.settings.send_timeout)
+            async with asyncio.timeout(self.settings.send_timeout):  # no task per send
+                await self.ws.send_text(text)
         except TimeoutError:
             raise SessionClosed(CloseCode.POLICY_VIOLATION, "client is not reading") from None
