@@ -171,7 +171,11 @@ class Session:
         except (FieldError, ValidationError) as exc:
             err = exc if isinstance(exc, FieldError) else from_validation(exc)
             reply: dict[str, Any] = {"type": "error", **err.to_json()}
-            if isinstance(msg, dict) and msg.get("type") == "set" and isinstance(msg.get("run"), str):
+            if (
+                isinstance(msg, dict)
+                and msg.get("type") == "set"
+                and isinstance(msg.get("run"), str)
+            ):
                 reply["run"] = msg["run"]  # which run's change was refused
             self.reply(reply)
 
