@@ -122,3 +122,28 @@ export function expressionGrid(expression, n, domain) {
     body: JSON.stringify({ expression, n, domain }),
   });
 }
+
+/**
+ * @typedef {Object} RegressionSurface  POST /api/regression: the data and the exact loss over (w, b)
+ * @property {'linear' | 'logistic'} model
+ * @property {string} title
+ * @property {string} formula
+ * @property {[[number, number], [number, number]]} domain
+ * @property {[number, number, number][]} minima
+ * @property {[number, number]} start
+ * @property {{x: number[], y: number[]}} data
+ * @property {Grid} grid
+ */
+
+/**
+ * @param {import('./state.js').RegState} regression
+ * @param {number} n  grid points per axis
+ * @returns {Promise<RegressionSurface>}
+ */
+export function regression(regression, n) {
+  return request('/api/regression', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ regression, n }),
+  });
+}

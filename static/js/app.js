@@ -20,6 +20,14 @@ import { RunCards } from './runcards.js';
 import { RacePanel } from './racepanel.js';
 import { Controller, surfaceFor } from './controller.js';
 import { startRenderLoop } from './render.js';
+import { BoundaryView } from './boundaryview.js';
+import { NetCurvesView } from './netcharts.js';
+import { NetworkView } from './networkview.js';
+import { RegressionView } from './regressionview.js';
+import { NetworkPanel } from './networkpanel.js';
+import { RegressionPanel } from './regressionpanel.js';
+import { ModeSwitch } from './modeswitch.js';
+import { showMode } from './modes.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -51,9 +59,10 @@ async function main() {
   const surfaces = api.surfaces();
   const optimizers = api.optimizers();
   const schedules = api.schedules();
-  const firstSurface = surfaceFor(state, surfaces).catch(() => null);
+  const firstSurface = state.mode === 'network' ? Promise.resolve(null) : surfaceFor(state, surfaces).catch(() => null);
 
   await plotlyAndPage();
+  showMode(state.mode);
   if (new URLSearchParams(location.search).get('embed') === '1') document.body.classList.add('embed');
   const store = new RunStore();
   const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
@@ -83,6 +92,8 @@ async function main() {
     error: (message, field, run) => app.serverError(message, field, run),
     applied: (run, step, text) => app.applied(run, step, text),
     hello: (limits) => app.hello(limits),
+    started: (ack) => app.started(ack),
+    problem: (msg) => app.problemMessage(msg),
   });
   const toolbar = new Toolbar({
     togglePlay: () => app.togglePlay(),
@@ -92,6 +103,11 @@ async function main() {
     view: (v) => app.setView(v),
     fullscreen: () => toggleFullscreen(byId('stage')),
   });
+  const boundary = new BoundaryView(
+    byId('boundary'),
+    /** @type {HTMLSelectElement} */ (byId('boundary-run')),
+    byId('boundary-step'),
+  );
   const parts = {
     store,
     race,
@@ -103,6 +119,12 @@ async function main() {
     toolbar,
     legend: new Legend(byId('legend')),
     notices,
+    network: new NetworkView(boundary, contour, (text) => app.caption(text)),
+    boundary,
+    netLoss: new NetCurvesView(byId('net-loss-chart'), 'loss'),
+    netAcc: new NetCurvesView(byId('acc-chart'), 'acc'),
+    regression: new RegressionView(byId('regression-data')),
+    modes: new ModeSwitch(byId('mode-switch'), (mode) => app.pickMode(mode)),
   };
 
   /** @type {{surfaces: api.SurfaceSpec[], optimizers: api.OptimizerSpec[], schedules: api.ScheduleSpec[]}} */
@@ -139,6 +161,8 @@ async function main() {
       start: (start) => app.change({ start }),
       copyLink: () => app.copyLink(),
     }),
+    network: new NetworkPanel(byId('network-panel'), { change: (net) => app.changeNetwork(net) }),
+    regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.changeRegression(reg) }),
   });
   app.showView(state.view);
   bindKeys({

@@ -24,6 +24,7 @@ import { SURFACE_COLORSCALE } from './palette.js';
  * @property {ValueScale} scale
  * @property {[[number, number], [number, number]]} domain
  * @property {[number, number, number][]} minima
+ * @property {[string, string]} [axes]  axis titles; "x" and "y" by default
  */
 
 // Traces of the plot on top, in order: the start ring, the marks, the heads, then one path per run.
@@ -49,7 +50,7 @@ const COMPACT_WIDTH = 560;
  * @param {boolean} compact
  */
 function baseLayout(s, compact) {
-  const margin = compact ? { l: 40, r: 12, t: 10, b: 34 } : { l: 52, r: 86, t: 12, b: 42 };
+  const margin = compact ? { l: 40, r: 12, t: 10, b: 34 } : { l: 58, r: 86, t: 12, b: 42 };
   return {
     margin: { ...margin, autoexpand: false },
     font: FONT,
@@ -129,6 +130,16 @@ export class ContourView extends PathView {
     if (trace.colorbar?.x !== x) plotly().restyle(bg, { 'colorbar.x': x }, [0]);
   }
 
+  /** No surface (a network race before its landscape arrives): both plots emptied. */
+  clear() {
+    this.surface = null;
+    plotly().purge(this.background);
+    plotly().purge(this.gd);
+    this.listening = false;
+    this.placing = false;
+    this.invalidate();
+  }
+
   /** @param {[number, number]} start */
   setStart(start) {
     this.start = start;
@@ -188,13 +199,13 @@ export class ContourView extends PathView {
       xaxis: {
         ...layout.xaxis,
         ...(zoom ? { range: [...fg.xaxis.range] } : {}),
-        title: { text: 'x', standoff: 4 },
+        title: { text: s.axes?.[0] ?? 'x', standoff: 4 },
         ticks: 'outside',
       },
       yaxis: {
         ...layout.yaxis,
         ...(zoom ? { range: [...fg.yaxis.range] } : {}),
-        title: { text: 'y', standoff: 4 },
+        title: { text: s.axes?.[1] ?? 'y', standoff: 4 },
         ticks: 'outside',
       },
     };

@@ -5,7 +5,10 @@
  * forward. Views draw; Race talks to the server; this decides.
  */
 import * as api from './api.js';
-import { CUSTOM, cloneState, diffStates, formatHash, parseHash, runId, runIndex, MAX_RUNS } from './state.js';
+import { CUSTOM, cloneState, defaultRuns, diffStates, formatHash, parseHash, runId, runIndex, MAX_RUNS } from './state.js';
+import { hasStart, optimizersFor, problemOf, showMode } from './modes.js';
+import { TORCH_MISSING_NOTE } from './networkpanel.js';
+import { describeNetwork } from './networkview.js';
 import { runColor, valueScale } from './palette.js';
 import { applyRunChange, runNames } from './runcards.js';
 import { eventWords } from './events.js';
@@ -19,6 +22,9 @@ import { hasWebGL } from './surface3d.js';
 /** @typedef {import('./api.js').ScheduleSpec} ScheduleSpec */
 /** @typedef {import('./contour.js').Surface} Surface */
 /** @typedef {import('./runcards.js').RunChange} RunChange */
+/** @typedef {import('./state.js').Mode} Mode */
+/** @typedef {import('./state.js').NetState} NetState */
+/** @typedef {import('./state.js').RegState} RegState */
 
 const GRID_POINTS = 120;
 
@@ -34,6 +40,12 @@ const GRID_POINTS = 120;
  * @property {import('./toolbar.js').Toolbar} toolbar
  * @property {import('./legend.js').Legend} legend
  * @property {import('./events.js').Notices} notices
+ * @property {import('./networkview.js').NetworkView} network  boundary and landscape of a network race
+ * @property {import('./boundaryview.js').BoundaryView} boundary
+ * @property {import('./netcharts.js').NetCurvesView} netLoss
+ * @property {import('./netcharts.js').NetCurvesView} netAcc
+ * @property {import('./regressionview.js').RegressionView} regression  data and fitted lines
+ * @property {import('./modeswitch.js').ModeSwitch} modes
  */
 
 /**
@@ -41,6 +53,8 @@ const GRID_POINTS = 120;
  * @property {import('./surfacepanel.js').SurfacePanel} surface
  * @property {import('./runcards.js').RunCards} runs
  * @property {import('./racepanel.js').RacePanel} race
+ * @property {import('./networkpanel.js').NetworkPanel} network
+ * @property {import('./regressionpanel.js').RegressionPanel} regression
  */
 
 /**
@@ -72,11 +86,14 @@ export class Controller {
     this.surfaceRequest = 0;
     this.maxRuns = MAX_RUNS;
     this.wantRace = false;
+    /** @type {Partial<Record<Mode, RunState[]>>} the runs each mode had, for switching back */
+    this.runsByMode = {};
   }
 
   /** @param {Panels} panels */
   attach(panels) {
     this.panels = panels;
+    this.applyMode();
     this.renderPanels();
     window.addEventListener('popstate', () => this.followUrl());
     window.addEventListener('hashchange', () => this.followUrl());
@@ -99,9 +116,11 @@ export class Controller {
     const next = this.checked(parseHash(location.hash));
     this.writtenHash = location.hash;
     const d = diffStates(this.state, next);
+    const modeChanged = this.state.mode !== next.mode;
     this.state = next;
+    if (modeChanged) this.applyMode();
     this.renderPanels();
-    if (d.view) this.showView(next.view);
+    if (d.view || modeChanged) this.showView(next.view);
     if (d.speed) {
       this.p.toolbar.setSpeed(next.speed);
       this.p.race.speed(next.speed);
@@ -122,10 +141,15 @@ export class Controller {
       s.params = {};
     }
     if (s.surface === CUSTOM && !s.expr) s.surface = this.specs.surfaces[0].name;
+    const offered = optimizersFor(s.mode, this.specs.optimizers);
     for (const r of s.runs) {
       if (!this.specs.optimizers.some((o) => o.name === r.optimizer)) {
-        this.p.notices.say(`This server has no optimizer "${r.optimizer}"; using ${this.specs.optimizers[0].title}.`);
-        r.optimizer = this.specs.optimizers[0].name;
+        this.p.notices.say(`This server has no optimizer "${r.optimizer}"; using ${offered[0].title}.`);
+        r.optimizer = offered[0].name;
+        r.hyper = {};
+      } else if (!offered.some((o) => o.name === r.optimizer)) {
+        this.p.notices.say(`Networks have no Hessian here, so ${r.optimizer} cannot train one; using ${offered[0].title}.`);
+        r.optimizer = offered[0].name;
         r.hyper = {};
       }
     }
@@ -141,6 +165,13 @@ export class Controller {
   async loadSurface() {
     const request = ++this.surfaceRequest;
     const s = this.state;
+    if (s.mode === 'network') {
+      // a network's landscape comes with its race
+      this.surface = null;
+      this.p.network.clear();
+      this.panels?.race.render(this.state, [0, 0]);
+      return true;
+    }
     try {
       const loaded = await surfaceFor(s, this.specs.surfaces);
       if (request !== this.surfaceRequest) return false;
@@ -155,7 +186,7 @@ export class Controller {
   }
 
   /**
-   * @param {{surface: Surface, start: [number, number]}} loaded
+   * @param {{surface: Surface, start: [number, number], regression?: api.RegressionSurface}} loaded
    * @returns {Promise<boolean>}
    */
   async showSurface(loaded) {
@@ -163,14 +194,23 @@ export class Controller {
     this.surface = surface;
     this.defaultStart = loaded.start;
     this.panels?.surface.showFormulaError('');
-    const caption = document.getElementById('surface-caption');
-    if (caption) caption.textContent = surface.title;
+    this.caption(surface.title);
+    if (loaded.regression) {
+      this.p.regression.setData(loaded.regression);
+      this.panels?.regression.setFormula(`L(w, b) = ${loaded.regression.formula}`);
+    }
     this.p.loss.setLogY(!hasNegative(surface.grid.z));
     this.p.surface3d.setSurface(surface);
     this.p.contour.setStart(this.start());
     await this.p.contour.setSurface(surface);
     this.panels?.race.render(this.state, this.start());
     return true;
+  }
+
+  /** @param {string} text  the line under the title: what is being minimized */
+  caption(text) {
+    const caption = document.getElementById('surface-caption');
+    if (caption) caption.textContent = text;
   }
 
   /** @returns {[number, number]} the start every run uses */
@@ -186,12 +226,12 @@ export class Controller {
     const start = this.start();
     return {
       type: 'start',
-      problem: s.surface === CUSTOM ? { expression: s.expr } : { surface: s.surface, params: s.params },
+      problem: problemOf(s),
       runs: s.runs.map((r, i) => ({
         id: runId(i),
         optimizer: r.optimizer,
         hyper: r.hyper,
-        start: [...start],
+        ...(hasStart(s.mode) ? { start: [...start] } : {}),
         schedule: r.schedule,
         noise: r.noise,
       })),
@@ -210,16 +250,25 @@ export class Controller {
 
   updateLegends() {
     const legends = this.legends();
-    for (const v of [this.p.contour, this.p.surface3d, this.p.loss, this.p.gnorm]) v.setLegends(legends);
+    const views = [this.p.contour, this.p.surface3d, this.p.loss, this.p.gnorm, this.p.netLoss, this.p.netAcc];
+    for (const v of views) v.setLegends(legends);
+    this.p.boundary.setLegends(legends);
+    this.p.regression.setLegends(legends);
     this.p.legend.setRuns(legends);
   }
 
   /** A new race from the current state; waits for the connection if it is not open. */
   startRace() {
-    if (!this.surface) return;
+    const network = this.state.mode === 'network';
+    if (!this.surface && !network) return;
     this.wantRace = true;
     this.updateLegends();
-    this.p.contour.setStart(this.start());
+    if (network) {
+      this.p.network.clear();
+      this.panels?.network.setTorchNote('');
+    } else {
+      this.p.contour.setStart(this.start());
+    }
     this.panels?.runs.clearStatus();
     this.p.legend.clearBadges();
     this.p.toolbar.setPlaying(true);
@@ -310,7 +359,8 @@ export class Controller {
   addRun() {
     if (this.state.runs.length >= this.maxRuns) return;
     const used = new Set(this.state.runs.map((r) => r.optimizer));
-    const next = this.specs.optimizers.find((o) => !used.has(o.name)) ?? this.specs.optimizers[0];
+    const offered = optimizersFor(this.state.mode, this.specs.optimizers);
+    const next = offered.find((o) => !used.has(o.name)) ?? offered[0];
     /** @type {RunState} */
     const run = { optimizer: next.name, hyper: {}, schedule: null, noise: 0 };
     this.change({ runs: [...this.state.runs, run] });
@@ -326,6 +376,7 @@ export class Controller {
 
   /** @param {number} x @param {number} y */
   pickStart(x, y) {
+    if (!hasStart(this.state.mode)) return;
     const d = this.surface?.domain ?? [[-1, 1], [-1, 1]];
     const start = /** @type {[number, number]} */ ([
       roundTo(x, d[0][1] - d[0][0]),
@@ -333,6 +384,70 @@ export class Controller {
     ]);
     this.change({ start });
     this.p.notices.say(`Every run now starts at (${start[0]}, ${start[1]}).`, 2500);
+  }
+
+  /**
+   * Another mode: its own runs (those it had, or its defaults), a new race.
+   * @param {Mode} mode
+   */
+  pickMode(mode) {
+    if (mode === this.state.mode) return;
+    this.runsByMode[this.state.mode] = this.state.runs;
+    const runs = this.runsByMode[mode] ?? defaultRuns(mode);
+    this.state = { ...this.state, mode, runs, start: null };
+    this.writeHash('push');
+    this.applyMode();
+    this.renderPanels();
+    this.showView(this.state.view);
+    this.loadSurface().then((ok) => ok && this.startRace());
+  }
+
+  /** Show the parts of the page that belong to the current mode. */
+  applyMode() {
+    const mode = this.state.mode;
+    showMode(mode);
+    this.p.modes.set(mode);
+    this.panels?.runs.setChoices(optimizersFor(mode, this.specs.optimizers));
+    const network = mode === 'network';
+    this.p.loss.visible = !network;
+    this.p.gnorm.visible = !network;
+    this.p.netLoss.visible = network;
+    this.p.netAcc.visible = network;
+    this.p.boundary.visible = network;
+    this.p.regression.visible = mode === 'regression';
+    const regression = mode === 'regression';
+    this.p.loss.title = regression ? 'loss L(w, b)' : 'loss f(x, y)';
+    this.p.gnorm.title = regression ? 'gradient norm ‖∇L(w, b)‖' : 'gradient norm ‖∇f‖';
+    for (const v of [this.p.netLoss, this.p.netAcc, this.p.loss, this.p.gnorm]) v.invalidate();
+    const note = document.getElementById('torch-note');
+    if (note && !network) note.hidden = true;
+    if (network) this.caption('');
+    // plots that were hidden keep the size they had: fit them to their boxes in this layout
+    requestAnimationFrame(() => {
+      for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        if (/** @type {HTMLElement} */ (gd).offsetParent) plotly().Plots.resize(gd);
+      }
+    });
+    const [cx, cy] = mode === 'regression' ? ['w', 'b'] : ['x', 'y'];
+    document.querySelectorAll('.coord-x').forEach((n) => (n.textContent = cx));
+    document.querySelectorAll('.coord-y').forEach((n) => (n.textContent = cy));
+  }
+
+  /** @returns {import('./pathview.js').PathView[]} the charts under the figure, in this mode */
+  charts() {
+    return this.state.mode === 'network' ? [this.p.netLoss, this.p.netAcc] : [this.p.loss, this.p.gnorm];
+  }
+
+  /** @param {NetState} net */
+  changeNetwork(net) {
+    this.change({ net });
+    this.panels?.network.render(this.state.net);
+  }
+
+  /** @param {RegState} reg */
+  changeRegression(reg) {
+    this.change({ reg, start: null });
+    this.panels?.regression.render(this.state.reg);
   }
 
   /** @param {string} name */
@@ -388,8 +503,9 @@ export class Controller {
     this.showView(view);
   }
 
-  /** @param {'contour' | 'surface'} view */
-  showView(view) {
+  /** @param {'contour' | 'surface'} asked  (a network is drawn as a contour only) */
+  showView(asked) {
+    const view = this.state.mode === 'network' ? 'contour' : asked;
     const stack = /** @type {HTMLElement} */ (document.getElementById('contour-stack'));
     const gd3 = this.p.surface3d.gd;
     const note = /** @type {HTMLElement} */ (document.getElementById('view-note'));
@@ -419,6 +535,29 @@ export class Controller {
 
   // --- what the server says --------------------------------------------------------------
 
+  /** @param {Record<string, unknown>} ack  of the start: says whether torch twins run */
+  started(ack) {
+    if (this.state.mode !== 'network') return;
+    const torch = typeof ack.torch === 'string' ? ack.torch : '';
+    const missing = torch.startsWith('unavailable');
+    this.panels?.network.setTorchNote(missing ? TORCH_MISSING_NOTE : '');
+    const note = document.getElementById('torch-note');
+    if (note) {
+      note.textContent = TORCH_MISSING_NOTE;
+      note.hidden = !missing;
+    }
+  }
+
+  /** @param {any} msg  a network race's dataset, boundary or landscape */
+  problemMessage(msg) {
+    if (this.state.mode !== 'network') return;
+    this.p.network.receive(msg);
+    if (msg.type === 'dataset') {
+      this.panels?.network.setInfo(describeNetwork(msg));
+      this.p.netAcc.setClassification(msg.task !== 'regression');
+    }
+  }
+
   /** @param {string} run @param {string} event @param {number} step @param {string} message */
   runEvent(run, event, step, message) {
     const w = eventWords(event, step, message);
@@ -442,10 +581,11 @@ export class Controller {
     const path = m ? m[2] : (field ?? '');
     const shown = index >= 0 && this.panels?.runs.showFieldError(index, path, message);
     if (index >= 0) this.panels?.runs.setStatus(index, message, 'bad');
-    if (field?.startsWith('problem') && this.state.surface === CUSTOM) {
+    if (field?.startsWith('problem') && this.state.mode === 'surface' && this.state.surface === CUSTOM) {
       this.panels?.surface.showFormulaError(message);
     }
-    if (!shown) this.p.notices.say(message, 8000);
+    const onNetwork = field?.startsWith('problem.network') && this.panels?.network.showError(field, message);
+    if (!shown && !onNetwork) this.p.notices.say(message, 8000);
   }
 
   /** @param {Record<string, unknown>} limits */
@@ -457,8 +597,10 @@ export class Controller {
   renderPanels() {
     if (!this.panels) return;
     this.panels.surface.render(this.state);
+    this.panels.network.render(this.state.net);
+    this.panels.regression.render(this.state.reg);
     this.panels.runs.render(this.state.runs);
-    this.panels.race.render(this.state, this.start());
+    this.panels.race.render(this.state, hasStart(this.state.mode) ? this.start() : [0, 0]);
     this.p.toolbar.setSpeed(this.state.speed);
     this.p.toolbar.setView(this.state.view);
   }
@@ -488,9 +630,26 @@ function hasNegative(z) {
  * Fetch what the views need to draw the state's surface.
  * @param {AppState} s
  * @param {SurfaceSpec[] | Promise<SurfaceSpec[]>} specs
- * @returns {Promise<{surface: Surface, start: [number, number]}>}
+ * @returns {Promise<{surface: Surface, start: [number, number], regression?: api.RegressionSurface}>}
  */
 export async function surfaceFor(s, specs) {
+  if (s.mode === 'regression') {
+    const r = await api.regression(s.reg, GRID_POINTS);
+    return {
+      surface: {
+        key: `regression:${JSON.stringify(s.reg)}`,
+        title: `${r.title}: L(w, b) = ${r.formula}`,
+        grid: r.grid,
+        scale: valueScale(r.grid.z, true, r.minima.map((m) => m[2])),
+        domain: r.domain,
+        minima: r.minima,
+        axes: ['w', 'b'],
+      },
+      start: r.start,
+      regression: r,
+    };
+  }
+  if (s.mode === 'network') throw new api.ApiError('A network has no surface to fetch.', 0);
   if (s.surface === CUSTOM) {
     const g = await api.expressionGrid(s.expr, GRID_POINTS, s.domain);
     return {

@@ -52,11 +52,12 @@ export class PathView {
 
   /** @param {RunStore} store */
   needsRedraw(store) {
+    const tracks = this.tracksOf(store);
     return (
       this.dirty ||
       store.version !== this.storeVersion ||
-      store.tracks.length !== this.drawn.length ||
-      store.tracks.some((t, i) => t.version !== this.versions[i] || t.length < this.drawn[i])
+      tracks.length !== this.drawn.length ||
+      tracks.some((t, i) => t.version !== this.versions[i] || t.length < this.drawn[i])
     );
   }
 
@@ -75,7 +76,7 @@ export class PathView {
       } else {
         if (store.marksVersion !== this.marksVersion) await this.redrawMarks(store);
         const ext = new Extension(this.keys);
-        store.tracks.forEach((t, i) => {
+        this.tracksOf(store).forEach((t, i) => {
           if (t.length > this.drawn[i]) this.extendTrack(ext, t, i, this.drawn[i]);
         });
         if (!ext.empty) {
@@ -83,7 +84,7 @@ export class PathView {
           await ext.apply(this.gd);
         }
       }
-      this.drawn = store.tracks.map((t) => t.length);
+      this.drawn = this.tracksOf(store).map((t) => t.length);
     } finally {
       this.busy = false;
     }
@@ -108,12 +109,21 @@ export class PathView {
   async redraw(store) {
     this.storeVersion = store.version;
     this.marksVersion = store.marksVersion;
-    this.versions = store.tracks.map((t) => t.version);
+    this.versions = this.tracksOf(store).map((t) => t.version);
     this.dirty = false;
     await plotly().react(this.gd, this.traces(store), this.layout(), this.config);
   }
 
   // --- for subclasses -------------------------------------------------------------------
+
+  /**
+   * The tracks this view draws, in trace order (the runs; a view may add the torch twins).
+   * @param {RunStore} store
+   * @returns {Track[]}
+   */
+  tracksOf(store) {
+    return store.tracks;
+  }
 
   /** @returns {boolean} false until the figure can be drawn (e.g. the surface is not loaded) */
   ready() {

@@ -15,6 +15,8 @@
  * @property {(message: string, field: string | undefined, run: string | undefined) => void} error
  * @property {(run: string, step: number, text: string) => void} applied  a live change took effect
  * @property {(limits: Record<string, unknown>) => void} hello
+ * @property {(ack: Record<string, unknown>) => void} [started]  the start was acked (torch state)
+ * @property {(msg: any) => void} [problem]  a network race's dataset, boundary or landscape
  */
 /** @typedef {{hyper?: Record<string, unknown>, schedule?: unknown, noise?: number}} LiveChange */
 
@@ -185,6 +187,11 @@ export class Race {
       case 'error':
         this.onError(msg);
         break;
+      case 'dataset':
+      case 'boundary':
+      case 'landscape':
+        this.on.problem?.(msg);
+        break;
       default:
         break;
     }
@@ -203,6 +210,7 @@ export class Race {
       this.stopped.clear();
     } else if (msg.of === 'start') {
       this.setClock('running', 0);
+      this.on.started?.(msg);
     }
   }
 
@@ -226,6 +234,11 @@ export class Race {
     const step = Number(msg.step ?? 0);
     const kind = String(msg.event);
     const message = String(msg.message ?? '');
+    if (!this.store.get(msg.run)) {
+      // a torch twin stopped on its own: its run goes on
+      this.on.event(msg.run, kind, step, message);
+      return;
+    }
     if (kind === 'diverged' || kind === 'finished' || kind === 'converged') {
       this.stopped.set(msg.run, kind);
       this.store.mark(msg.run, { step, kind, text: message || `${kind} at step ${step}` });

@@ -88,7 +88,14 @@ export class RunCards {
     this.on = on;
     /** @type {{card: HTMLElement, status: HTMLElement, controls: Map<string, ParamControl>}[]} */
     this.cards = [];
+    /** @type {OptimizerSpec[]} the optimizers offered (networks leave Newton out) */
+    this.choices = specs.optimizers;
     addButton.addEventListener('click', () => on.add());
+  }
+
+  /** @param {OptimizerSpec[]} optimizers  offered from the next render on */
+  setChoices(optimizers) {
+    this.choices = optimizers;
   }
 
   /** @param {string} name */
@@ -126,7 +133,7 @@ export class RunCards {
     const optimizerField = selectField(
       `${prefix}-optimizer`,
       'Optimizer',
-      this.specs.optimizers.map((o) => ({ value: o.name, text: o.title })),
+      this.choices.map((o) => ({ value: o.name, text: o.title })),
       spec.name,
       (name) => change('optimizer', undefined, name, true),
       `Optimizer of run ${id}`,

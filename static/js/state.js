@@ -10,6 +10,11 @@
  * Hash shape:  #surface=rosenbrock&seed=0&steps=2000&run=adam,lr:0.05&run=momentum,lr:0.001
  * A run is "optimizer,name:value,...": hyperparameters by their torch names, plus `noise:`,
  * `sched:<name>` and the schedule's parameters as `sched.<param>:`.
+ *
+ * Three modes share the runs, seed and steps: `surface` (the default, not written), `network`
+ * (#mode=network&net=spiral,n:400,noise:0.1,hidden:16-16,act:tanh,batch:full,torch:1,...) and
+ * `regression` (#mode=regression&reg=linear,n:50,noise:0.5,l2:0,seed:0&start=...). Fields that
+ * belong to one mode are written only in that mode (`when`).
  */
 
 /** @typedef {number | boolean | string} Scalar */
@@ -33,6 +38,30 @@
  * @property {number} speed  steps per second
  * @property {'contour' | 'surface'} view
  * @property {RunState[]} runs
+ * @property {Mode} mode
+ * @property {NetState} net  the network problem (network mode)
+ * @property {RegState} reg  the two-parameter regression (regression mode)
+ */
+/** @typedef {'surface' | 'network' | 'regression'} Mode */
+/**
+ * @typedef {Object} NetState  the `network` of a start message (docs/protocol.md, Networks)
+ * @property {string} dataset  moons, circles, xor, spiral, blobs or sine
+ * @property {number} n  points
+ * @property {number} noise
+ * @property {number[]} hidden  widths of the hidden layers
+ * @property {string} activation
+ * @property {number | null} batch  mini-batch size; null for full batch
+ * @property {boolean} torch  stream torch twins beside our runs
+ * @property {number} arms  classes of the spiral
+ * @property {number} classes  classes of the blobs
+ */
+/**
+ * @typedef {Object} RegState  the `regression` of a start message
+ * @property {'linear' | 'logistic'} model
+ * @property {number} n
+ * @property {number} noise
+ * @property {number} l2
+ * @property {number} seed  of the data (the race's seed is separate)
  */
 
 export const CUSTOM = 'custom';
@@ -155,6 +184,127 @@ const numberDict = {
   },
 };
 
+export const MODES = /** @type {const} */ (['surface', 'network', 'regression']);
+
+/** @type {Codec<Mode>} */
+const mode = {
+  write: (v) => v,
+  read: (t) => /** @type {Mode[]} */ ([...MODES]).find((m) => m === t),
+};
+
+export const DATASETS = ['spiral', 'moons', 'circles', 'xor', 'blobs', 'sine'];
+export const ACTIVATIONS = ['tanh', 'relu', 'leaky_relu', 'sigmoid', 'gelu'];
+
+/** @type {NetState} */
+export const DEFAULT_NET = {
+  dataset: 'spiral',
+  n: 400,
+  noise: 0.1,
+  hidden: [16, 16],
+  activation: 'tanh',
+  batch: null,
+  torch: true,
+  arms: 2,
+  classes: 3,
+};
+
+/** @type {RegState} */
+export const DEFAULT_REG = { model: 'linear', n: 50, noise: 0.5, l2: 0, seed: 0 };
+
+/**
+ * Hidden widths as the page writes them: "16,16" in the field, "16-16" in the hash.
+ * @param {string} text
+ * @returns {number[] | undefined} undefined unless every width is a whole number 1..64, at most 6
+ */
+export function parseHidden(text) {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const widths = trimmed.split(/[\s,;x×-]+/).filter(Boolean).map(Number);
+  const ok = widths.length <= 6 && widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 64);
+  return ok ? widths : undefined;
+}
+
+/**
+ * "key:value,..." after a head item, into a dictionary of raw texts.
+ * @param {string} t
+ * @returns {{head: string, items: Record<string, string>}}
+ */
+function headed(t) {
+  const [head, ...rest] = t.split(',');
+  /** @type {Record<string, string>} */
+  const items = {};
+  for (const item of rest) {
+    const colon = item.indexOf(':');
+    if (colon > 0) items[unesc(item.slice(0, colon))] = item.slice(colon + 1);
+  }
+  return { head: unesc(head ?? ''), items };
+}
+
+/**
+ * @param {string | undefined} text
+ * @param {number} fallback
+ * @param {(v: number) => boolean} ok
+ */
+function numberOr(text, fallback, ok) {
+  const v = text === undefined ? undefined : readNumber(text);
+  return v !== undefined && ok(v) ? v : fallback;
+}
+
+const isCount = (/** @type {number} */ v) => Number.isInteger(v) && v >= 0;
+
+/** @type {Codec<NetState>} */
+const net = {
+  write: (c) =>
+    [
+      esc(c.dataset),
+      `n:${c.n}`,
+      `noise:${formatNumber(c.noise)}`,
+      `hidden:${c.hidden.join('-')}`,
+      `act:${esc(c.activation)}`,
+      `batch:${c.batch === null ? 'full' : c.batch}`,
+      `torch:${c.torch ? 1 : 0}`,
+      ...(c.dataset === 'spiral' ? [`arms:${c.arms}`] : []),
+      ...(c.dataset === 'blobs' ? [`classes:${c.classes}`] : []),
+    ].join(','),
+  read: (t) => {
+    const { head, items } = headed(t);
+    if (!DATASETS.includes(head)) return undefined;
+    const d = DEFAULT_NET;
+    const hidden = items.hidden === undefined ? d.hidden : parseHidden(items.hidden);
+    const act = items.act === undefined ? d.activation : unesc(items.act);
+    const batch = items.batch;
+    return {
+      dataset: head,
+      n: numberOr(items.n, d.n, (v) => isCount(v) && v >= 10),
+      noise: numberOr(items.noise, d.noise, (v) => v >= 0),
+      hidden: hidden ?? d.hidden,
+      activation: ACTIVATIONS.includes(act) ? act : d.activation,
+      batch: batch === undefined || batch === 'full' ? null : numberOr(batch, 0, isCount) || null,
+      torch: items.torch === undefined ? d.torch : items.torch !== '0' && items.torch !== 'false',
+      arms: numberOr(items.arms, d.arms, (v) => isCount(v) && v >= 2),
+      classes: numberOr(items.classes, d.classes, (v) => isCount(v) && v >= 2),
+    };
+  },
+};
+
+/** @type {Codec<RegState>} */
+const reg = {
+  write: (c) =>
+    [c.model, `n:${c.n}`, `noise:${formatNumber(c.noise)}`, `l2:${formatNumber(c.l2)}`, `seed:${c.seed}`].join(','),
+  read: (t) => {
+    const { head, items } = headed(t);
+    if (head !== 'linear' && head !== 'logistic') return undefined;
+    const d = DEFAULT_REG;
+    return {
+      model: head,
+      n: numberOr(items.n, d.n, (v) => isCount(v) && v >= 2),
+      noise: numberOr(items.noise, d.noise, (v) => v >= 0),
+      l2: numberOr(items.l2, d.l2, (v) => v >= 0),
+      seed: numberOr(items.seed, d.seed, isCount),
+    };
+  },
+};
+
 /** @type {Codec<'contour' | 'surface'>} */
 const view = {
   write: (v) => v,
@@ -213,6 +363,27 @@ export const DEFAULT_RUNS = /** @type {RunState[]} */ ([
   { optimizer: 'momentum', hyper: { lr: 0.0005 }, schedule: null, noise: 0 },
 ]);
 
+/** Each mode's first race: a newcomer sees the difference between the optimizers at once. */
+export const DEFAULT_RUNS_BY_MODE = /** @type {Record<Mode, RunState[]>} */ ({
+  surface: DEFAULT_RUNS,
+  network: [
+    { optimizer: 'adam', hyper: { lr: 0.02 }, schedule: null, noise: 0 },
+    { optimizer: 'sgd', hyper: { lr: 0.5 }, schedule: null, noise: 0 },
+  ],
+  regression: [
+    { optimizer: 'adam', hyper: { lr: 0.1 }, schedule: null, noise: 0 },
+    { optimizer: 'sgd', hyper: { lr: 0.1 }, schedule: null, noise: 0 },
+  ],
+});
+
+/** @param {Mode} m @returns {RunState[]} */
+export function defaultRuns(m) {
+  return structuredClone(DEFAULT_RUNS_BY_MODE[m]);
+}
+
+const inSurface = (/** @type {AppState} */ s) => s.mode === 'surface';
+const hasStart = (/** @type {AppState} */ s) => s.mode !== 'network';
+
 /**
  * @typedef {Object} Field
  * @property {string} key  name in the hash
@@ -221,19 +392,23 @@ export const DEFAULT_RUNS = /** @type {RunState[]} */ ([
  * @property {any} default
  * @property {boolean} [many]  the key repeats, once per list item
  * @property {'always' | 'changed' | 'set'} write  always; when not the default; when not empty
+ * @property {(s: AppState) => boolean} [when]  written only in the states this holds for
  */
 
 /** @type {Field[]} */
 export const FIELDS = [
-  { key: 'surface', prop: 'surface', codec: text, default: 'rosenbrock', write: 'always' },
-  { key: 'p', prop: 'params', codec: numberDict, default: {}, write: 'set' },
-  { key: 'expr', prop: 'expr', codec: text, default: '', write: 'set' },
-  { key: 'domain', prop: 'domain', codec: box, default: null, write: 'set' },
-  { key: 'start', prop: 'start', codec: point, default: null, write: 'set' },
+  { key: 'mode', prop: 'mode', codec: mode, default: 'surface', write: 'changed' },
+  { key: 'surface', prop: 'surface', codec: text, default: 'rosenbrock', write: 'always', when: inSurface },
+  { key: 'p', prop: 'params', codec: numberDict, default: {}, write: 'set', when: inSurface },
+  { key: 'expr', prop: 'expr', codec: text, default: '', write: 'set', when: inSurface },
+  { key: 'domain', prop: 'domain', codec: box, default: null, write: 'set', when: inSurface },
+  { key: 'net', prop: 'net', codec: net, default: DEFAULT_NET, write: 'always', when: (s) => s.mode === 'network' },
+  { key: 'reg', prop: 'reg', codec: reg, default: DEFAULT_REG, write: 'always', when: (s) => s.mode === 'regression' },
+  { key: 'start', prop: 'start', codec: point, default: null, write: 'set', when: hasStart },
   { key: 'seed', prop: 'seed', codec: int, default: 0, write: 'always' },
   { key: 'steps', prop: 'steps', codec: int, default: 2000, write: 'always' },
   { key: 'speed', prop: 'speed', codec: positive, default: 60, write: 'changed' },
-  { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed' },
+  { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed', when: hasStart },
   { key: 'run', prop: 'runs', codec: run, default: DEFAULT_RUNS, many: true, write: 'always' },
 ];
 
@@ -266,6 +441,7 @@ export function formatHash(state) {
   const parts = [];
   for (const f of FIELDS) {
     const value = state[f.prop];
+    if (f.when && !f.when(state)) continue;
     if (f.write === 'set' && isEmpty(value)) continue;
     if (f.write === 'changed' && JSON.stringify(value) === JSON.stringify(f.default)) continue;
     const items = f.many ? /** @type {unknown[]} */ (value) : [value];
@@ -302,6 +478,7 @@ export function parseHash(hash) {
       if (v !== undefined) out[f.prop] = v;
     }
   }
+  if (!found.has('run')) state.runs = defaultRuns(state.mode);
   return state;
 }
 
@@ -315,6 +492,9 @@ export function diffStates(a, b) {
   const same = (/** @type {unknown} */ x, /** @type {unknown} */ y) =>
     JSON.stringify(x) === JSON.stringify(y);
   const surface =
+    a.mode !== b.mode ||
+    !same(a.net, b.net) ||
+    !same(a.reg, b.reg) ||
     a.surface !== b.surface ||
     !same(a.params, b.params) ||
     a.expr !== b.expr ||

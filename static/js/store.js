@@ -12,7 +12,51 @@
  * @property {string} text  plain words, shown on hover and beside the run
  */
 
-/** @typedef {{step: number, x: number[], y: number[], loss: number[], gnorm?: number[]}} FrameRun */
+/**
+ * One run's new points in a frame. A surface frame has x, y, loss; a network frame has
+ * train_loss, test_loss, train_acc, test_acc and proj (docs/protocol.md, Networks): the point on
+ * the landscape plane becomes (x, y) and the training objective the loss.
+ * @typedef {{step: number, x: number[], y: number[], loss: number[], gnorm?: number[],
+ *   extra?: Record<string, number[]>}} FrameRun
+ */
+
+/** Series of network frames kept besides x, y, loss and gnorm. */
+export const EXTRA_SERIES = ['test_loss', 'train_acc', 'test_acc'];
+
+/** The suffix of a torch twin's id ("a~torch"). */
+export const TWIN_SUFFIX = '~torch';
+
+/**
+ * A diverging network walks off to 1e150 and beyond, which no plot can place (SVG refuses such
+ * coordinates): landscape coordinates are kept within ±PROJ_LIMIT, far outside any plot of them.
+ */
+const PROJ_LIMIT = 1e4;
+
+/** @param {number | undefined} v */
+function clampProj(v) {
+  return v === undefined || v === null ? null : Math.max(-PROJ_LIMIT, Math.min(PROJ_LIMIT, v));
+}
+
+/**
+ * @param {any} f  a run's part of a frame, either shape
+ * @returns {FrameRun}
+ */
+export function frameRun(f) {
+  if (Array.isArray(f.x)) return f;
+  const proj = /** @type {[number, number][]} */ (f.proj ?? []);
+  const loss = /** @type {number[]} */ (f.train_loss ?? []);
+  /** @type {Record<string, number[]>} */
+  const extra = {};
+  for (const k of EXTRA_SERIES) if (Array.isArray(f[k])) extra[k] = f[k];
+  return {
+    step: f.step,
+    x: loss.map((_, i) => clampProj(proj[i]?.[0])),
+    y: loss.map((_, i) => clampProj(proj[i]?.[1])),
+    loss,
+    gnorm: f.gnorm,
+    extra,
+  };
+}
 
 export class Track {
   /** @param {string} id */
@@ -26,9 +70,16 @@ export class Track {
     this.loss = [];
     /** @type {(number | null)[]} */
     this.gnorm = [];
+    /** @type {Record<string, (number | null)[]>} network series besides the loss */
+    this.extra = Object.fromEntries(EXTRA_SERIES.map((k) => [k, []]));
     /** @type {Mark[]} */
     this.marks = [];
     this.version = 0;
+  }
+
+  /** @returns {(number | null)[][]} every per-point array */
+  arrays() {
+    return [this.x, this.y, this.loss, this.gnorm, ...Object.values(this.extra)];
   }
 
   get length() {
@@ -38,7 +89,7 @@ export class Track {
   /** @param {number} n  keep the points of steps 0 .. n-1 */
   truncate(n) {
     if (n >= this.length) return;
-    for (const a of [this.x, this.y, this.loss, this.gnorm]) a.length = n;
+    for (const a of this.arrays()) a.length = n;
     this.marks = this.marks.filter((m) => m.step < n);
     this.version += 1;
   }
@@ -48,13 +99,17 @@ export class Track {
     if (f.step < this.length) this.truncate(f.step);
     for (let k = this.length; k < f.step; k++) {
       // a gap in the steps would be a server bug; leave a visible hole rather than a false line
-      for (const a of [this.x, this.y, this.loss, this.gnorm]) a.push(null);
+      for (const a of this.arrays()) a.push(null);
     }
     this.x.push(...f.x);
     this.y.push(...f.y);
     this.loss.push(...f.loss);
     const g = f.gnorm ?? [];
     for (let i = 0; i < f.x.length; i++) this.gnorm.push(g[i] ?? null);
+    for (const [k, a] of Object.entries(this.extra)) {
+      const v = f.extra?.[k] ?? [];
+      for (let i = 0; i < f.x.length; i++) a.push(v[i] ?? null);
+    }
   }
 
   /** @returns {[number, number] | null} the newest point */
@@ -72,6 +127,8 @@ export class RunStore {
   constructor() {
     /** @type {Track[]} */
     this.tracks = [];
+    /** @type {Map<string, Track>} torch twins by their own id ("a~torch"), as they arrive */
+    this.twins = new Map();
     /** changes when the runs are replaced or rewound: views redraw */
     this.version = 0;
     /** changes when a mark is added: views redraw their marks only */
@@ -81,6 +138,7 @@ export class RunStore {
   /** @param {string[]} ids  one empty track per run, in order */
   reset(ids) {
     this.tracks = ids.map((id) => new Track(id));
+    this.twins = new Map();
     this.version += 1;
   }
 
@@ -91,12 +149,24 @@ export class RunStore {
 
   /** @param {Record<string, FrameRun>} runs  the `runs` of a frame message */
   applyFrame(runs) {
-    for (const [id, f] of Object.entries(runs)) this.get(id)?.append(f);
+    for (const [id, f] of Object.entries(runs)) {
+      let track = this.get(id) ?? this.twins.get(id);
+      if (!track && id.endsWith(TWIN_SUFFIX) && this.get(id.slice(0, -TWIN_SUFFIX.length))) {
+        track = new Track(id);
+        this.twins.set(id, track);
+      }
+      track?.append(frameRun(f));
+    }
+  }
+
+  /** @param {string} runId @returns {Track | undefined} the torch twin of a run */
+  twin(runId) {
+    return this.twins.get(runId + TWIN_SUFFIX);
   }
 
   /** Back to the start points (the server's `reset`): keep step 0 of every run. */
   rewind() {
-    for (const t of this.tracks) {
+    for (const t of [...this.tracks, ...this.twins.values()]) {
       t.truncate(1);
       t.marks = [];
     }
