@@ -48,6 +48,8 @@ BOUNDARY_PERIOD = 0.1  # seconds between boundary messages (at most ~10 per seco
 LANDSCAPE_N = 21
 LANDSCAPE_BUDGET = 5e8  # multiply-adds; shrinks the grid of big networks (at least 3 x 3)
 LANDSCAPE_SPAN = 1.0  # in units of the filter-normalized directions (the weights' own scale)
+MAX_LANDSCAPE_SPAN = 16.0
+WIDEN_PERIOD = 2.0  # seconds between two recomputations of a widening landscape
 METRIC_KEYS = ("train_loss", "test_loss", "train_acc", "test_acc")
 
 
@@ -91,6 +93,9 @@ class NetworkStream:
         self.center = np.asarray(race.configs[0].start, dtype=np.float64).copy()
         self.d1, self.d2 = directions(problem, self.center, race.seed)
         self._landscape: dict[str, Any] | None = None
+        self._span = LANDSCAPE_SPAN
+        self._far = 0.0  # farthest projected point of any run, in direction units
+        self._widened_at = -np.inf
         self._landscape_sent = False
         self._pending: dict[str, list[_Part]] = {}
         self._messages: list[dict[str, Any]] = []
@@ -132,6 +137,7 @@ class NetworkStream:
         chunks, stops = self.race.advance(n)
         twin_parts = self._advance_twins()
         self._collect(chunks, twin_parts)
+        self._widen_landscape()
         if self._clock() - self._boundary_time >= BOUNDARY_PERIOD or self.race.done:
             self._emit_boundary()
         return stops
@@ -243,6 +249,10 @@ class NetworkStream:
         else:
             metrics = self.problem.metrics(stacked)
         proj = project(stacked, self.center, self.d1, self.d2)
+        near = np.abs(proj).max(axis=1)
+        near = near[np.isfinite(near) & (near <= MAX_LANDSCAPE_SPAN)]
+        if near.size:
+            self._far = max(self._far, float(near.max()))
         at = 0
         for run, part in parts.items():
             params = part.values.pop("params")
@@ -292,16 +302,29 @@ class NetworkStream:
         self._latest = {}
         self._boundary_time = self._clock()
 
+    def _widen_landscape(self) -> None:
+        """Recompute the slice over a wider square once the paths walk off it (at most every
+        WIDEN_PERIOD seconds, up to MAX_LANDSCAPE_SPAN), so every path stays on the landscape."""
+        if self._far <= 0.95 * self._span or self._span >= MAX_LANDSCAPE_SPAN:
+            return
+        if self._clock() - self._widened_at < WIDEN_PERIOD:
+            return
+        self._span = min(MAX_LANDSCAPE_SPAN, float(np.ceil(self._far * 1.5)))
+        self._widened_at = self._clock()
+        self._landscape = self._compute_landscape()
+        self._landscape_sent = False
+        self._queue_landscape()
+
     def _compute_landscape(self) -> dict[str, Any]:
         n = min(LANDSCAPE_N, suggested_size(self.problem, LANDSCAPE_BUDGET))
-        a, b, z = loss_slice(self.problem, self.center, self.d1, self.d2, n, LANDSCAPE_SPAN)
+        a, b, z = loss_slice(self.problem, self.center, self.d1, self.d2, n, self._span)
         return {
             "type": "landscape",
             "method": "filter",
             "a": a,
             "b": b,
             "z": [[float(v) if np.isfinite(v) else None for v in row] for row in z],
-            "span": LANDSCAPE_SPAN,
+            "span": self._span,
             "seed": self.race.seed,
         }
 

@@ -122,7 +122,7 @@ def test_network_race_streams_metrics_boundaries_and_landscape(client: TestClien
     assert np.abs(late - early).mean() > 0.05, "the boundary should move as the net learns"
 
     landscapes = [m for m in seen if m["type"] == "landscape"]
-    assert len(landscapes) == 1
+    assert landscapes and landscapes[0]["span"] == 1.0  # later ones only widen (tested below)
     scape = landscapes[0]
     z = np.array(scape["z"], dtype=float)
     assert scape["method"] == "filter"
@@ -270,3 +270,25 @@ def test_multiclass_and_regression_frames_and_boundaries(
         assert boundary["grid"]["y"] is None and z.shape == (len(boundary["grid"]["x"]),)
     else:
         assert set(np.unique(z)) <= {0.0, 1.0, 2.0}
+
+
+def test_the_landscape_widens_once_the_paths_walk_off_it() -> None:
+    spiral = {"dataset": "spiral", "n": 200, "hidden": [16, 16], "activation": "tanh"}
+    net = NetworkProblem(NetworkConfig.from_json(spiral))
+    adam = RunConfig("a", "adam", validate_hyper("adam", {"lr": 0.05}), net.init_params(0))
+    race = Race(net, [adam], max_steps=1200)
+    now = [0.0]
+    stream = network_stream.NetworkStream(race, net, clock=lambda: now[0])
+    stream.restart()
+    spans: list[float] = []
+    far = 0.0
+    for _ in range(30):
+        now[0] += 3.0  # past the minimum time between two widenings
+        stream.advance(40)
+        frame = stream.take_frame() or {}
+        if "a" in frame:
+            far = max(far, float(np.abs(np.asarray(frame["a"]["proj"])).max()))
+        spans += [m["span"] for m in stream.take_messages() if m["type"] == "landscape"]
+    assert spans[0] == 1.0 and far > 1.0, "this run should leave the first square"
+    assert spans == sorted(spans) and spans[-1] > 1.0
+    assert far <= spans[-1], "the last landscape covers the whole path"
