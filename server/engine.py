@@ -1,24 +1,50 @@
 """Advance a race: a batch of optimizer runs on one problem, one step at a time.
 
-Runs that use the same optimizer share one vectorized ``update`` call. Point ``k`` of a run is the
-parameter vector after ``k`` updates; update ``k`` uses the learning rate its schedule gives after
-``k - 1`` updates (torch's ``optimizer.step(); scheduler.step()`` order). A change made with
-:meth:`Race.set` applies from the next update, whose number :meth:`Race.set` returns.
+Runs that use the same optimizer form a group. Point ``k`` of a run is the parameter vector after
+``k`` updates; update ``k`` uses the learning rate its schedule gives after ``k - 1`` updates
+(torch's ``optimizer.step(); scheduler.step()`` order). A change made with :meth:`Race.set`
+applies from the next update, whose number :meth:`Race.set` returns.
+
+A group advances in one of three ways, chosen at the start of every block of steps; all three give
+the same bits (tests/test_engine_fastpath.py):
+
+- arrays: one vectorized ``optimizer.update`` call for the group, then the problem's ``value``
+  and ``grad``. Arrays of 2D points are column-major, so that an operation between an ``(N, 2)``
+  array and an ``(N, 1)`` hyperparameter column is one long loop rather than N loops of two.
+- rows (at most ``FAST_ROWS`` runs on a built-in 2D surface): each run in Python floats, by code
+  traced once from the same optimizer and surface (:mod:`server.fastpath`): microseconds instead
+  of tens of microseconds of numpy call overhead.
+- columns (larger groups on a built-in surface): the same traced code over ``(N,)`` columns, where
+  a value shared by the whole group (a hyperparameter, the step count) is one float, so a
+  ``where`` on it picks a branch instead of copying arrays.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from server.fastpath import (
+    Column,
+    Order,
+    ScalarStep,
+    StepOut,
+    compile_step,
+    hyper_columns,
+    hyper_row,
+    uniform,
+)
 from server.optim.base import Array, Optimizer, State
 from server.optim.registry import get_optimizer, hyper_rows
 from server.optim.schedules import Schedule, learning_rate, parse_schedule
 from server.problems.base import Problem
+from server.problems.surfaces.spec import Surface
 
 CONSTANT = parse_schedule(None)
 
@@ -64,34 +90,122 @@ class Stop:
     step: int
 
 
-@dataclass(frozen=True)
-class _Record:
-    """One update of one group: rows follow ``index``."""
+CONVERGED_GNORM = 1e-8
+CONVERGED_STEP = 1e-12
+FAST_ROWS = 8
+"""Largest group advanced row by row in Python floats; larger ones go by columns."""
+BLOCK_VALUES = 1 << 25
+"""Float64 values (points, losses, gradient norms) recorded per block of steps, at most."""
 
-    step: int
-    index: tuple[int, ...]
-    params: Array
-    loss: Array
-    gnorm: Array
-    finite: Array
+
+@dataclass
+class _Row:
+    """One run of a group in the rows mode, in Python floats."""
+
+    run: int  # position in Race.configs
+    params: tuple[float, ...]
+    grad: tuple[float, ...]
+    state: tuple[float, ...]
+    hyper: list[float]
+    points: list[tuple[float, ...]] = field(default_factory=list)
+    noise: float = 0.0
+    schedule: Schedule | None = None  # None: constant
+
+
+@dataclass
+class _Columns:
+    """A group in the columns mode: per coordinate or field, an ``(N,)`` array or one float."""
+
+    params: list[Column]
+    grad: list[Column]
+    state: list[Column]
+    hyper: list[Column]
+    step: ScalarStep  # specialized to the hyperparameters shared by the whole group
+    work: list[Array] = field(default_factory=list)  # the step's reused temporaries
+    results: tuple[list[Array], list[Array]] = ([], [])  # returned columns, used in turn
+    turn: int = 0
 
 
 @dataclass
 class _Group:
-    """The running runs of one optimizer, stacked along the batch axis."""
+    """The running runs of one optimizer, in one of three modes (see the module docstring).
+
+    ``params``, ``grad`` and ``state`` hold the arrays mode; they are stale while ``rows`` or
+    ``columns`` is set. ``hyper`` is kept current in every mode.
+    """
 
     optimizer: Optimizer
     index: list[int]  # positions in Race.configs
+    hyper: dict[str, Array]  # (N, 1) columns
     params: Array
     grad: Array
     state: State
-    hyper: dict[str, Array]
-    needs_lr: bool = field(default=False)
-    noisy: bool = field(default=False)
+    fast: ScalarStep | None = None
+    rows: list[_Row] | None = None
+    columns: _Columns | None = None
+    needs_lr: bool = False
+    noisy: bool = False
 
 
-CONVERGED_GNORM = 1e-8
-CONVERGED_STEP = 1e-12
+class _Points:
+    """The points of a block of steps of the array and column groups: run i's are ``[..., i]``.
+
+    Chunks are views of these arrays. A race keeps its last ``_Points`` and writes the next
+    block into it once no chunk refers to it any more: fresh memory is slow to fault in, and a
+    block of 10,000 runs is tens of megabytes.
+    """
+
+    def __init__(self, steps: int, dim: int, runs: int) -> None:
+        self.params = np.empty((steps, dim, runs))
+        self.loss = np.empty((steps, runs))
+        self.gnorm = np.empty((steps, runs))
+
+    def unused(self) -> bool:
+        """No view of the arrays is alive (one reference is ours, one getrefcount's)."""
+        return (
+            sys.getrefcount(self.params) <= 2
+            and sys.getrefcount(self.loss) <= 2
+            and sys.getrefcount(self.gnorm) <= 2
+        )
+
+    def first(self, steps: int) -> _Points:
+        """The first ``steps`` steps, as views."""
+        if steps == len(self.loss):
+            return self
+        view = object.__new__(_Points)
+        view.params, view.loss, view.gnorm = (
+            self.params[:steps],
+            self.loss[:steps],
+            self.gnorm[:steps],
+        )
+        return view
+
+    def targets(self, k: int, index: list[int]) -> list[Array] | None:
+        """Where step ``k`` of the runs ``index`` goes (coordinates, loss, gradient norm), as
+        writable views; None when the runs are not neighbours (then :meth:`put` them)."""
+        n = len(index)
+        if index[-1] - index[0] != n - 1:
+            return None
+        cols = slice(index[0], index[0] + n)
+        step = self.params[k]
+        return [*(step[d, cols] for d in range(len(step))), self.loss[k, cols], self.gnorm[k, cols]]
+
+    def put(
+        self, k: int, index: list[int], params: Array | Sequence[Column], loss: Array, gnorm: Array
+    ) -> None:
+        """Record step ``k`` of the runs ``index``; ``params`` is ``(N, D)`` or D columns."""
+        n = len(index)
+        cols: slice | list[int] = (
+            slice(index[0], index[0] + n) if index[-1] - index[0] == n - 1 else index
+        )
+        step = self.params[k]
+        if isinstance(params, np.ndarray):
+            step[:, cols] = params.T
+        else:
+            for d, column in enumerate(params):
+                step[d, cols] = column
+        self.loss[k, cols] = loss
+        self.gnorm[k, cols] = gnorm
 
 
 class Race:
@@ -109,6 +223,7 @@ class Race:
             raise ValueError("a race needs at least one run")
         self.problem = problem
         self._stochastic = problem if isinstance(problem, StochasticProblem) else None
+        self._surface = problem if isinstance(problem, Surface) else None
         self.configs = list(runs)
         self.seed = seed
         self.max_steps = max_steps
@@ -121,26 +236,32 @@ class Race:
         self.stopped_at = [0] * len(self.configs)
         self._rngs = [np.random.default_rng([self.seed, i]) for i in range(len(self.configs))]
         start = np.stack([np.asarray(c.start, dtype=np.float64) for c in self.configs])
-        self._loss0 = np.asarray(self.problem.value(start), dtype=np.float64)
-        grad0 = np.asarray(self.problem.grad(start), dtype=np.float64)
-        self._gnorm0 = np.sqrt(np.einsum("nd,nd->n", grad0, grad0))
+        self._order: Order = "F" if start.shape[1] <= 4 else "C"
+        start = np.asarray(start, order=self._order)
+        self._dim = start.shape[1]
+        with np.errstate(all="ignore"):
+            self._loss0 = np.asarray(self.problem.value(start), dtype=np.float64)
+            grad0 = np.asarray(self.problem.grad(start), dtype=np.float64, order=self._order)
+            self._gnorm0 = _norms(grad0)
         self._groups: list[_Group] = []
+        self._pool: _Points | None = None
         by_name: dict[str, list[int]] = {}
         for i, c in enumerate(self.configs):
             by_name.setdefault(c.optimizer, []).append(i)
         for name, index in by_name.items():
             opt = get_optimizer(name)
             hyper = hyper_rows(name, [self.configs[i].hyper for i in index])
-            params = start[index].copy()
+            params = np.asarray(start[index], order=self._order)
+            grad = np.asarray(grad0[index], order=self._order)
+            fast = None
+            if self._surface is not None and self._stochastic is None:
+                fast = compile_step(opt, self._surface)
             self._groups.append(
-                _Group(opt, index, params, grad0[index].copy(), opt.init(params, hyper), hyper)
+                _Group(opt, index, hyper, params, grad, opt.init(params, hyper), fast)
             )
         self._refresh_schedules()
-        first = [
-            i for i in range(len(self.configs)) if not np.isfinite(self._loss0[i] + self._gnorm0[i])
-        ]
-        for i in first:
-            self._stop(i, RunStatus.DIVERGED)
+        bad = np.flatnonzero(~np.isfinite(self._loss0 + self._gnorm0))
+        self._stop([(int(i), RunStatus.DIVERGED) for i in bad])
 
     @property
     def ids(self) -> list[str]:
@@ -192,137 +313,473 @@ class Race:
                     row = g.index.index(i)
                     for name, value in hyper_rows(c.optimizer, [hyper]).items():
                         g.hyper[name][row] = value[0]
+                    if g.fast is not None and g.rows is not None:
+                        g.rows[row].hyper = hyper_row(g.fast, g.hyper, row)
         self._refresh_schedules()
+        for g in self._groups:
+            if i in g.index and g.columns is not None:
+                self._specialize(g, g.columns)
         return self.step + 1
 
     def advance(self, n: int = 1) -> tuple[dict[str, Chunk], list[Stop]]:
         """Perform up to ``n`` updates of every running run; return the new points and stops."""
-        n = max(0, min(n, self.max_steps - self.step))
-        if n == 0 or self.done:
+        n = min(n, self.max_steps - self.step)
+        if n <= 0 or not self._groups:
             return {}, []
-        first = self.step + 1
-        records: list[_Record] = []
         stops: list[Stop] = []
-        for _ in range(n):
-            if not self._groups:
-                break
-            self.step += 1
-            for g in list(self._groups):
-                records.append(self._update(g, stops))
+        block = max(1, BLOCK_VALUES // (len(self.configs) * (self._dim + 2)))
+        parts = [self._advance_block(min(n, block), stops)]
+        while self._groups and n > block:
+            n -= block
+            parts.append(self._advance_block(min(n, block), stops))
         if self.step >= self.max_steps:
-            for g in list(self._groups):
-                for i in list(g.index):
-                    self._stop(i, RunStatus.FINISHED)
-                    stops.append(Stop(self.configs[i].id, RunStatus.FINISHED, self.step))
-        return self._chunks(first, records), stops
-
-    def _update(self, g: _Group, stops: list[Stop]) -> _Record:
-        grad = g.grad
-        if g.noisy:
-            grad = grad.copy()
-            for row, i in enumerate(g.index):
-                if self.configs[i].noise > 0.0:
-                    noise = self._rngs[i].standard_normal(grad.shape[1])
-                    grad[row] += self.configs[i].noise * noise
-        hyper = g.hyper
-        if g.needs_lr:
-            lr = [
-                learning_rate(self.configs[i].schedule, float(g.hyper["lr"][row, 0]), self.step - 1)
-                for row, i in enumerate(g.index)
-            ]
-            hyper = {**g.hyper, "lr": np.array(lr)[:, None]}
-        hess = self.problem.hessian(g.params) if g.optimizer.spec.needs_hessian else None
-        with np.errstate(all="ignore"):
-            updates, g.state = g.optimizer.update(grad, g.state, g.params, hyper, hess)
-            params = g.params + updates
-            loss = np.asarray(self.problem.value(params), dtype=np.float64)
-            new_grad = self._gradient(params)
-            gnorm = np.sqrt(np.einsum("nd,nd->n", new_grad, new_grad))
-            finite = np.isfinite(loss + gnorm)
-        g.params, g.grad = params, new_grad
-        record = _Record(self.step, tuple(g.index), params, loss, gnorm, finite)
-        ended: list[tuple[int, RunStatus]] = []
-        if not finite.all():
-            ended += [(g.index[r], RunStatus.DIVERGED) for r in np.flatnonzero(~finite)]
-        if gnorm.min(initial=np.inf, where=finite) <= CONVERGED_GNORM:
-            for r in np.flatnonzero(finite & (gnorm <= CONVERGED_GNORM)):
-                size = np.abs(updates[r]).max()
-                if size <= CONVERGED_STEP * (1.0 + np.abs(params[r]).max()):
-                    ended.append((g.index[r], RunStatus.CONVERGED))
-        for i, status in ended:
-            self._stop(i, status)
-            stops.append(Stop(self.configs[i].id, status, self.step))
-        return record
-
-    def _chunks(self, first: int, records: list[_Record]) -> dict[str, Chunk]:
-        """Regroup per-step records (one per group and step) into per-run chunks."""
-        parts: dict[int, list[tuple[Array, Array, Array]]] = {}
-        starts: dict[int, int] = {}
-        segments: dict[tuple[int, ...], list[_Record]] = {}
-        for rec in records:
-            segments.setdefault(rec.index, []).append(rec)
-        for index, recs in segments.items():
-            params = np.stack([r.params for r in recs], axis=1)  # (n, k, D)
-            loss = np.stack([r.loss for r in recs], axis=1)
-            gnorm = np.stack([r.gnorm for r in recs], axis=1)
-            finite = np.stack([r.finite for r in recs], axis=1)
-            for row, i in enumerate(index):
-                keep = finite[row]
-                if not keep.all():
-                    keep = np.cumprod(keep).astype(bool)  # nothing after the first non-finite step
-                if keep.any():
-                    starts.setdefault(i, recs[0].step)
-                    parts.setdefault(i, []).append(
-                        (params[row][keep], loss[row][keep], gnorm[row][keep])
-                    )
-        out: dict[str, Chunk] = {}
-        for i, chunk_parts in parts.items():
-            p, lo, gn = zip(*chunk_parts, strict=True)
-            out[self.configs[i].id] = Chunk(
-                starts.get(i, first),
-                np.concatenate(p) if len(p) > 1 else p[0],
-                np.concatenate(lo) if len(lo) > 1 else lo[0],
-                np.concatenate(gn) if len(gn) > 1 else gn[0],
-            )
-        return out
-
-    def _gradient(self, params: Array) -> Array:
-        if self._stochastic is not None:
-            return self._stochastic.grad_batch(params, self.step)
-        return self.problem.grad(params)
-
-    def _stop(self, i: int, status: RunStatus) -> None:
-        self.status[i] = status
-        self.stopped_at[i] = self.step
-        for g in self._groups:
-            if i in g.index:
-                keep = [r for r, j in enumerate(g.index) if j != i]
-                g.index = [g.index[r] for r in keep]
-                g.params, g.grad = g.params[keep], g.grad[keep]
-                g.hyper = {k: v[keep] for k, v in g.hyper.items()}
-                g.state = _take_rows(g.state, keep, len(keep) + 1)
-        self._groups = [g for g in self._groups if g.index]
-        self._refresh_schedules()
-
-    def _refresh_schedules(self) -> None:
-        for g in self._groups:
-            g.needs_lr = any(self.configs[i].schedule != CONSTANT for i in g.index)
-            g.noisy = any(self.configs[i].noise > 0.0 for i in g.index)
+            stops += self._stop([(i, RunStatus.FINISHED) for g in self._groups for i in g.index])
+        return _merge(parts), stops
 
     def params(self, run_id: str) -> Array | None:
         """The current point of a running run (None once it stopped)."""
         i = self.index_of(run_id)
         for g in self._groups:
             if i in g.index:
-                return g.params[g.index.index(i)].copy()
+                row = g.index.index(i)
+                if g.rows is not None:
+                    return np.array(g.rows[row].params)
+                if g.columns is not None:
+                    return _row_of(g.columns.params, row)
+                point: Array = g.params[row].copy()
+                return point
         return None
 
+    # -- one block of steps ----------------------------------------------------------------
 
-def _take_rows(state: State, keep: list[int], n: int) -> State:
+    def _advance_block(self, n: int, stops: list[Stop]) -> dict[str, Chunk]:
+        """``n`` steps, or fewer if every run stops; the new points of each run, by id."""
+        first = self.step + 1
+        array_runs: list[int] = []
+        row_points: dict[int, list[tuple[float, ...]]] = {}
+        quiet = True
+        for g in self._groups:
+            self._choose_mode(g)
+            if g.rows is None:
+                array_runs += g.index
+                quiet = False
+            else:
+                assert g.fast is not None
+                quiet = quiet and g.fast.quiet
+                for row in g.rows:
+                    row_points[row.run] = row.points
+        points = self._points(n) if array_runs else None
+        if quiet:  # nothing numpy could warn about: save entering errstate
+            self._steps(n, points, stops)
+        else:
+            with np.errstate(all="ignore"):
+                self._steps(n, points, stops)
+        for g in self._groups:
+            if g.columns is not None:  # its point may be a view of `points`: let them go
+                g.columns.params = [np.array(column) for column in g.columns.params]
+        out: dict[str, Chunk] = {}
+        for i, rows in row_points.items():
+            if rows:
+                table = np.array(rows)
+                out[self.configs[i].id] = Chunk(
+                    first, table[:, : self._dim], table[:, -2], table[:, -1]
+                )
+                rows.clear()
+        if points is not None:
+            self._array_chunks(first, array_runs, points, out)
+        return out
+
+    def _points(self, n: int) -> _Points:
+        """Arrays for ``n`` steps of every run: the last block's if free and not too large."""
+        pool = self._pool
+        if pool is None or not (n <= len(pool.loss) <= 4 * n) or not pool.unused():
+            pool = self._pool = _Points(n, self._dim, len(self.configs))
+        return pool.first(n)
+
+    def _steps(self, n: int, points: _Points | None, stops: list[Stop]) -> None:
+        for k in range(n):
+            if not self._groups:
+                return
+            self.step += 1
+            for g in list(self._groups):
+                if g.rows is not None:
+                    self._rows_update(g, stops)
+                else:
+                    assert points is not None
+                    if g.columns is not None:
+                        self._columns_update(g, k, points, stops)
+                    else:
+                        self._arrays_update(g, k, points, stops)
+
+    def _array_chunks(
+        self, first: int, runs: list[int], points: _Points, out: dict[str, Chunk]
+    ) -> None:
+        """Cut the block's recorded points into one chunk per run, up to the run's stop."""
+        steps = self.step - first + 1
+        in_block = [False] * len(self.configs)
+        for i in runs:
+            in_block[i] = True
+        every = zip(
+            self.configs,
+            in_block,
+            self.status,
+            self.stopped_at,
+            points.params.transpose(2, 0, 1),  # (runs, steps, D)
+            points.loss.T,
+            points.gnorm.T,
+            strict=True,
+        )
+        rows = len(points.loss)  # steps - rows: the block ended early, every run stopped
+        for config, taken, status, stopped_at, params, loss, gnorm in every:
+            if not taken:
+                continue
+            count = steps
+            if status is not RunStatus.RUNNING:
+                count = stopped_at - first + (status is not RunStatus.DIVERGED)
+                if count <= 0:
+                    continue
+            if count < rows:
+                params, loss, gnorm = params[:count], loss[:count], gnorm[:count]
+            out[config.id] = Chunk(first, params, loss, gnorm)
+
+    # -- modes -------------------------------------------------------------------------------
+
+    def _choose_mode(self, g: _Group) -> None:
+        if g.rows is not None and len(g.rows) <= FAST_ROWS:
+            return
+        mode = "arrays" if g.fast is None else "rows" if len(g.index) <= FAST_ROWS else "columns"
+        if mode == "rows" and g.rows is not None:
+            return
+        if mode == "columns" and g.columns is not None:
+            return
+        self._to_arrays(g)
+        if mode == "arrays":
+            return
+        assert g.fast is not None
+        if mode == "rows":
+            states = g.fast.flatten(g.state)
+            g.rows = [
+                _Row(
+                    i,
+                    tuple(g.params[r].tolist()),
+                    tuple(g.grad[r].tolist()),
+                    states[r],
+                    hyper_row(g.fast, g.hyper, r),
+                )
+                for r, i in enumerate(g.index)
+            ]
+            self._refresh_schedules()
+        else:
+            g.columns = _Columns(
+                [np.array(g.params[:, d]) for d in range(self._dim)],
+                [np.array(g.grad[:, d]) for d in range(self._dim)],
+                g.fast.columns(g.state),
+                [],
+                g.fast,
+            )
+            self._specialize(g, g.columns)
+
+    def _specialize(self, g: _Group, c: _Columns) -> None:
+        """Compile the group's update for the hyperparameter values all its runs share."""
+        assert g.fast is not None and self._surface is not None
+        c.hyper = hyper_columns(g.fast, g.hyper)
+        known = {
+            name: value
+            for name, value in zip(g.fast.hyper_names, c.hyper, strict=True)
+            if isinstance(value, float) and not (name == "lr" and g.needs_lr)
+        }
+        c.step = compile_step(g.optimizer, self._surface, known) or g.fast
+        _allocate(c, len(g.index))
+
+    def _to_arrays(self, g: _Group) -> None:
+        """Make the arrays mode's fields current (from rows or columns) and use that mode."""
+        n = len(g.index)
+        if g.rows is not None:
+            assert g.fast is not None
+            g.params = np.array([r.params for r in g.rows], order=self._order)
+            g.grad = np.array([r.grad for r in g.rows], order=self._order)
+            g.state = g.fast.unflatten([r.state for r in g.rows], self._order)
+        elif g.columns is not None:
+            assert g.fast is not None
+            g.params = _stack(g.columns.params, n)
+            g.grad = _stack(g.columns.grad, n)
+            g.state = g.fast.from_columns(g.columns.state, n, self._order)
+        g.rows = g.columns = None
+
+    # -- the arrays mode ---------------------------------------------------------------------
+
+    def _arrays_update(
+        self, g: _Group, k: int, points: _Points, stops: list[Stop], grad: Array | None = None
+    ) -> None:
+        """One update of the group; ``grad`` is the noisy gradient if already drawn."""
+        if grad is None:
+            grad = self._noisy(g, g.grad)
+        hyper = g.hyper
+        if g.needs_lr:
+            hyper = {**g.hyper, "lr": self._rates(g)[:, None]}
+        hess = self.problem.hessian(g.params) if g.optimizer.spec.needs_hessian else None
+        updates, g.state = g.optimizer.update(grad, g.state, g.params, hyper, hess)
+        params = g.params + updates
+        loss, new_grad, gnorm = self._evaluate(params)
+        g.params, g.grad = params, new_grad
+        points.put(k, g.index, params, loss, gnorm)
+        steps = np.broadcast_to(updates, params.shape)
+        self._settle(g, loss, gnorm, lambda r: (steps[r], params[r]), stops)
+
+    def _noisy(self, g: _Group, grad: Array) -> Array:
+        """``grad`` (``(N, D)``) plus each noisy run's draw for this update."""
+        if not g.noisy:
+            return grad
+        grad = grad.copy(order="K")
+        for row, i in enumerate(g.index):
+            if self.configs[i].noise > 0.0:
+                noise = self._rngs[i].standard_normal(grad.shape[1])
+                grad[row] += self.configs[i].noise * noise
+        return grad
+
+    def _rates(self, g: _Group) -> Array:
+        """This update's learning rate of every run of the group, schedules applied."""
+        return np.array(
+            [
+                learning_rate(self.configs[i].schedule, float(g.hyper["lr"][row, 0]), self.step - 1)
+                for row, i in enumerate(g.index)
+            ]
+        )
+
+    def _evaluate(self, params: Array) -> tuple[Array, Array, Array]:
+        """Loss, gradient and gradient norm at ``params`` (``(N, D)``)."""
+        loss = np.asarray(self.problem.value(params), dtype=np.float64)
+        if self._stochastic is not None:
+            grad = self._stochastic.grad_batch(params, self.step)
+        else:
+            grad = self.problem.grad(params)
+        return loss, grad, _norms(grad)
+
+    def _settle(
+        self,
+        g: _Group,
+        loss: Array,
+        gnorm: Array,
+        step_and_point: Callable[[int], tuple[Array, Array]],
+        stops: list[Stop],
+        scratch: Array | None = None,
+    ) -> None:
+        """Stop the runs whose loss or gradient left the floats, or that converged."""
+        total = np.add(loss, gnorm, out=scratch)
+        # A finite sum means all are finite (an overflowing one only sends us the long way).
+        all_finite = math.isfinite(float(np.add.reduce(total)))
+        ended: list[tuple[int, RunStatus]] = []
+        if all_finite:
+            smallest = gnorm.min()
+        else:
+            finite = np.isfinite(total)
+            ended += [(g.index[int(r)], RunStatus.DIVERGED) for r in np.flatnonzero(~finite)]
+            smallest = gnorm.min(initial=np.inf, where=finite)
+        if smallest <= CONVERGED_GNORM:
+            close = gnorm <= CONVERGED_GNORM  # False where NaN
+            for r in np.flatnonzero(close if all_finite else close & np.isfinite(total)):
+                if _converged(*step_and_point(int(r))):
+                    ended.append((g.index[int(r)], RunStatus.CONVERGED))
+        stops += self._stop(ended)
+
+    # -- the columns mode --------------------------------------------------------------------
+
+    def _columns_update(self, g: _Group, k: int, points: _Points, stops: list[Stop]) -> None:
+        assert g.columns is not None and g.fast is not None
+        c = g.columns
+        grad = c.grad
+        if g.noisy:
+            noisy = self._noisy(g, _stack(grad, len(g.index)))
+            grad = [noisy[:, d] for d in range(self._dim)]
+        hyper = c.hyper
+        if g.needs_lr:
+            hyper = hyper.copy()
+            hyper[g.fast.hyper_names.index("lr")] = uniform(self._rates(g))
+        targets = points.targets(k, g.index)
+        n = len(g.index)
+        record = targets or [np.empty(n) for _ in range(self._dim + 2)]
+        c.turn ^= 1
+        try:
+            out: Any = c.step.columns_fn(
+                c.params, grad, c.state, hyper, c.work, record + c.results[c.turn]
+            )
+        except (ArithmeticError, ValueError):  # numpy returns inf or NaN here: let it
+            noisy_grad = _stack(grad, len(g.index))
+            self._to_arrays(g)
+            self._arrays_update(g, k, points, stops, noisy_grad)
+            return
+        params, loss, new_grad, gnorm, updates, state = out
+        c.params, c.grad, c.state = list(params), list(new_grad), list(state)
+        if targets is None:
+            points.put(k, g.index, params, loss, gnorm)
+        self._settle(
+            g,
+            loss,
+            gnorm,
+            lambda r: (_row_of(updates, r), _row_of(params, r)),
+            stops,
+            c.work[0] if c.work else None,  # free once the step is done
+        )
+
+    # -- the rows mode -----------------------------------------------------------------------
+
+    def _rows_update(self, g: _Group, stops: list[Stop]) -> None:
+        assert g.rows is not None and g.fast is not None
+        fn = g.fast.fn
+        ended: list[tuple[int, RunStatus]] = []
+        for row in g.rows:
+            grad = row.grad
+            if row.noise > 0.0:
+                noise = self._rngs[row.run].standard_normal(len(grad)).tolist()
+                grad = tuple(a + row.noise * b for a, b in zip(grad, noise, strict=True))
+            hyper = row.hyper
+            if row.schedule is not None:
+                hyper = hyper.copy()
+                lr = g.fast.hyper_names.index("lr")
+                hyper[lr] = learning_rate(row.schedule, hyper[lr], self.step - 1)
+            try:
+                out = fn(row.params, grad, row.state, hyper)
+            except (ArithmeticError, ValueError):  # numpy returns inf or NaN here: let it
+                with np.errstate(all="ignore"):
+                    out = self._numpy_row(g, row, grad, hyper)
+            params, loss, row.grad, gnorm, updates, row.state = out
+            row.params = params
+            if not math.isfinite(loss + gnorm):
+                ended.append((row.run, RunStatus.DIVERGED))
+                continue
+            row.points.append((*params, loss, gnorm))
+            if gnorm <= CONVERGED_GNORM and _converged(np.array(updates), np.array(params)):
+                ended.append((row.run, RunStatus.CONVERGED))
+        stops += self._stop(ended)
+
+    def _numpy_row(
+        self, g: _Group, row: _Row, grad: Sequence[float], hyper: Sequence[float]
+    ) -> StepOut:
+        """One rows-mode update done by numpy, for the values Python floats refuse."""
+        assert g.fast is not None
+        params = np.array([row.params])
+        rows = {name: np.array([[v]]) for name, v in zip(g.fast.hyper_names, hyper, strict=True)}
+        state = g.fast.unflatten([row.state], "C")
+        updates, state = g.optimizer.update(np.array([grad]), state, params, rows, None)
+        new = params + updates
+        loss, new_grad, gnorm = self._evaluate(new)
+        return (
+            tuple(new[0].tolist()),
+            float(loss[0]),
+            tuple(new_grad[0].tolist()),
+            float(gnorm[0]),
+            tuple(np.broadcast_to(updates, new.shape)[0].tolist()),
+            g.fast.flatten(state)[0],
+        )
+
+    # -- stops and settings ----------------------------------------------------------------
+
+    def _stop(self, ended: Sequence[tuple[int, RunStatus]]) -> list[Stop]:
+        """Stop these runs at this step and take them out of their groups, all at once."""
+        if not ended:
+            return []
+        for i, status in ended:
+            self.status[i] = status
+            self.stopped_at[i] = self.step
+        gone = {i for i, _ in ended}
+        for g in self._groups:
+            keep = [r for r, j in enumerate(g.index) if j not in gone]
+            n = len(g.index)
+            if len(keep) < n:
+                g.index = [g.index[r] for r in keep]
+                g.hyper = {k: v[keep] for k, v in g.hyper.items()}
+                if g.rows is not None:
+                    g.rows = [g.rows[r] for r in keep]
+                elif g.columns is not None:
+                    c = g.columns
+                    c.params, c.grad = _take(c.params, keep), _take(c.grad, keep)
+                    c.state, c.hyper = _take(c.state, keep), _take(c.hyper, keep)
+                    _allocate(c, len(keep))
+                else:
+                    g.params = np.asarray(g.params[keep], order=self._order)
+                    g.grad = np.asarray(g.grad[keep], order=self._order)
+                    g.state = _take_rows(g.state, keep, n, self._order)
+        self._groups = [g for g in self._groups if g.index]
+        self._refresh_schedules()
+        return [Stop(self.configs[i].id, status, self.step) for i, status in ended]
+
+    def _refresh_schedules(self) -> None:
+        for g in self._groups:
+            g.needs_lr = any(self.configs[i].schedule != CONSTANT for i in g.index)
+            g.noisy = any(self.configs[i].noise > 0.0 for i in g.index)
+            for row in g.rows or ():
+                config = self.configs[row.run]
+                row.noise = config.noise
+                row.schedule = None if config.schedule == CONSTANT else config.schedule
+
+
+def _allocate(c: _Columns, n: int) -> None:
+    """Work and result buffers of ``n`` rows for the group's compiled step."""
+    c.work = [np.empty(n) for _ in range(c.step.buffers)]
+    c.results = (
+        [np.empty(n) for _ in range(c.step.carried)],
+        [np.empty(n) for _ in range(c.step.carried)],
+    )
+
+
+def _stack(columns: Sequence[Column], n: int) -> Array:
+    """Columns (arrays or shared floats) as one column-major ``(n, len(columns))`` array."""
+    out = np.empty((n, len(columns)), order="F")
+    for d, column in enumerate(columns):
+        out[:, d] = column
+    return out
+
+
+def _row_of(columns: Sequence[Column], r: int) -> Array:
+    return np.array([c[r] if isinstance(c, np.ndarray) else c for c in columns], dtype=np.float64)
+
+
+def _take(columns: list[Column], keep: list[int]) -> list[Column]:
+    return [c[keep] if isinstance(c, np.ndarray) else c for c in columns]
+
+
+def _norms(grad: Array) -> Array:
+    """Euclidean norm of each row, summed coordinate by coordinate as the fast path does."""
+    if grad.shape[-1] > 4:
+        norms: Array = np.sqrt(np.einsum("nd,nd->n", grad, grad))
+        return norms
+    squares = grad[:, 0] * grad[:, 0]
+    for d in range(1, grad.shape[-1]):
+        squares += grad[:, d] * grad[:, d]
+    return np.sqrt(squares, out=squares)
+
+
+def _converged(updates: Array, params: Array) -> bool:
+    """The step is negligible next to the point (checked once the gradient has vanished)."""
+    return bool(np.abs(updates).max() <= CONVERGED_STEP * (1.0 + np.abs(params).max()))
+
+
+def _merge(parts: list[dict[str, Chunk]]) -> dict[str, Chunk]:
+    """Per-run chunks of consecutive blocks joined."""
+    if len(parts) == 1:
+        return parts[0]
+    joined: dict[str, list[Chunk]] = {}
+    for part in parts:
+        for run_id, chunk in part.items():
+            joined.setdefault(run_id, []).append(chunk)
+    return {
+        run_id: Chunk(
+            chunks[0].step,
+            np.concatenate([c.params for c in chunks]),
+            np.concatenate([c.loss for c in chunks]),
+            np.concatenate([c.gnorm for c in chunks]),
+        )
+        if len(chunks) > 1
+        else chunks[0]
+        for run_id, chunks in joined.items()
+    }
+
+
+def _take_rows(state: State, keep: list[int], n: int, order: Order) -> State:
     """Select rows of every per-run array in an optimizer state (a NamedTuple of arrays)."""
     if isinstance(state, np.ndarray):
-        return state[keep] if state.shape[:1] == (n,) else state
+        return np.asarray(state[keep], order=order) if state.shape[:1] == (n,) else state
     if isinstance(state, tuple):
-        fields = [_take_rows(s, keep, n) for s in state]
+        fields = [_take_rows(s, keep, n, order) for s in state]
         return type(state)(*fields) if hasattr(state, "_fields") else tuple(fields)
     return state

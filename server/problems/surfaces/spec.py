@@ -168,7 +168,7 @@ class Surface:
         """``p`` of shape ``(..., 2)`` -> ``(..., 2)``."""
         q = _points(p)
         gx, gy = self._grad(q[..., 0], q[..., 1], self._k)
-        out = np.empty(q.shape)
+        out = np.empty_like(q)  # same memory order as p: columns stay contiguous for the engine
         out[..., 0] = gx
         out[..., 1] = gy
         return out

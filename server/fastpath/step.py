@@ -1,0 +1,270 @@
+"""Compiling one update of an optimizer on a surface into the fast path's two functions."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from server.fastpath.render import HELPERS, QUIET, Outputs, render
+from server.fastpath.trace import DIM, Arg, Ref, Sym, Tape, Untraceable, constant, is_elem
+from server.optim.base import Array, Optimizer, State
+from server.optim.validation import check_values
+from server.problems.surfaces.spec import Surface
+
+# (params, loss, grad, gnorm, updates, state) after one update; see ScalarStep.
+StepOut = tuple[
+    tuple[float, ...], float, tuple[float, ...], float, tuple[float, ...], tuple[float, ...]
+]
+StepFn = Callable[..., StepOut]
+Order = Literal["C", "F"]
+
+
+@dataclass(frozen=True)
+class ScalarStep:
+    """One update of a group's runs, equal to the engine's numpy update, in two renderings.
+
+    ``fn(params, grad, state, hyper)`` advances one run in Python floats. It takes the point, the
+    gradient the update uses (noise included), the flat state and the hyperparameters in
+    ``hyper_names`` order, and returns ``(params, loss, grad, gnorm, updates, state)`` after the
+    update: the new point, the loss and gradient there, the gradient's norm, the optimizer's step
+    and the new flat state. The flat state lists each field of the optimizer's state NamedTuple
+    in order: one value if the field has one per run (shape ``(N, 1)``), ``DIM`` values if it has
+    one per coordinate (``(N, DIM)``).
+
+    ``columns_fn(params, grad, state, hyper, w, o)`` is the same code over numpy columns: every
+    value is an ``(N,)`` array or, when it is equal for all N runs, a single float (a
+    hyperparameter shared by the group, the step count), which lets a ``where`` on it pick a
+    branch instead of copying arrays. Its temporaries go to the ``buffers`` arrays ``w``; it
+    writes the new point's coordinates, the loss and the gradient norm into ``o[0:DIM + 2]`` and
+    every returned column into ``o[DIM + 2:]`` (``carried`` of them), so a step allocates
+    nothing. The caller must not pass as ``o`` memory the inputs live in.
+    """
+
+    fn: StepFn
+    columns_fn: StepFn
+    hyper_names: tuple[str, ...]
+    state_type: type
+    widths: tuple[int, ...]
+    source: str
+    quiet: bool
+    """True when ``fn`` calls no numpy function that may warn (so needs no ``errstate``)."""
+    buffers: int
+    """How many ``(N,)`` work buffers ``columns_fn`` takes as its argument ``w``."""
+    carried: int
+    """How many ``(N,)`` result buffers follow the recorded ones (point, loss, norm) in ``o``."""
+
+    def flatten(self, state: State) -> list[tuple[float, ...]]:
+        """The per-row flat states of a numpy state."""
+        columns = np.concatenate([np.asarray(f).reshape(len(f), -1) for f in state], axis=1)
+        return [tuple(row) for row in columns.tolist()]
+
+    def unflatten(self, rows: Sequence[Sequence[float]], order: Order) -> State:
+        """A numpy state holding ``rows`` (flat states, one per run)."""
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), sum(self.widths))
+        return self._fields(table, order)
+
+    def columns(self, state: State) -> list[Column]:
+        """The flat state of a numpy state as columns (a float where all rows agree)."""
+        return [uniform(f[:, d]) for f in state for d in range(f.shape[1])]
+
+    def from_columns(self, columns: Sequence[Column], n: int, order: Order) -> State:
+        """A numpy state of ``n`` rows holding the flat ``columns``."""
+        table = np.empty((n, len(columns)), order="F")
+        for j, column in enumerate(columns):
+            table[:, j] = column
+        return self._fields(table, order)
+
+    def _fields(self, table: Array, order: Order) -> State:
+        fields = []
+        start = 0
+        for width in self.widths:
+            fields.append(np.array(table[:, start : start + width], order=order))
+            start += width
+        return self.state_type(*fields)
+
+
+Column = Any  # an (N,) float64 array, or a float shared by all N rows
+
+
+def uniform(column: Array) -> Column:
+    """``column`` as one float if all its values are equal, else a contiguous copy."""
+    first = column[0]
+    if first == first and bool((column == first).all()):
+        return float(first)
+    return np.array(column)
+
+
+def hyper_row(step: ScalarStep, hyper: Mapping[str, Array], row: int) -> list[float]:
+    """The hyperparameters of one row as ``step.fn`` takes them."""
+    return [float(hyper[name][row, 0]) for name in step.hyper_names]
+
+
+def hyper_columns(step: ScalarStep, hyper: Mapping[str, Array]) -> list[Column]:
+    """The hyperparameters of a group as ``step.columns_fn`` takes them."""
+    return [uniform(hyper[name][:, 0]) for name in step.hyper_names]
+
+
+_Key = tuple[str, str, tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]
+_CACHE: dict[_Key, ScalarStep | None] = {}
+_CACHE_SIZE = 256
+_CACHE_LOCK = threading.Lock()
+
+
+def compile_step(
+    optimizer: Optimizer, surface: Surface, known: Mapping[str, float] | None = None
+) -> ScalarStep | None:
+    """The fast update of ``optimizer`` on ``surface``, or None where it does not trace.
+
+    ``known`` fixes some hyperparameters (the code then ignores their entries of ``hyper``):
+    whatever depends only on them is computed once, here, and a ``where`` on them disappears.
+    """
+    known = dict(known or {})
+    key = (
+        optimizer.spec.name,
+        surface.spec.name,
+        tuple(sorted(surface.params.items())),
+        tuple(sorted(known.items())),
+    )
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    compiled = _compile(optimizer, surface, known)  # about 2 ms
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+        _CACHE[key] = compiled
+    return compiled
+
+
+def _compile(
+    optimizer: Optimizer, surface: Surface, known: Mapping[str, float]
+) -> ScalarStep | None:
+    if optimizer.spec.needs_hessian or surface.dim != DIM:
+        return None
+    hyper_names = tuple(h.name for h in optimizer.spec.hyper)
+    defaults = check_values(optimizer.spec, {})
+    probe = optimizer.init(
+        np.zeros((1, DIM)), {name: np.array([[value]]) for name, value in defaults.items()}
+    )
+    widths = _widths(probe)
+    if widths is None:
+        return None
+    tape = Tape()
+
+    def sym(name: str, elem: bool) -> Sym:
+        return Sym(tape, Ref(name, elem, False))
+
+    params, grad = sym("p", True), sym("g", True)
+    hyper = {
+        name: Sym(tape, constant(known[name])) if name in known else sym(f"h{i}", False)
+        for i, name in enumerate(hyper_names)
+    }
+    state_in = [sym(f"s{i}", width == DIM) for i, width in enumerate(widths)]
+    update: Callable[..., tuple[Any, Any]] = optimizer.update  # fed stand-ins, not arrays
+    try:
+        updates, state = update(grad, type(probe)(*state_in), params, hyper, None)
+        point = params + updates
+        if not isinstance(point.ref, Ref):
+            raise Untraceable("a point known while tracing")
+        x, y = (Sym(tape, Ref(f"{point.ref.name}_{d}", False, False)) for d in range(DIM))
+        k = _surface_constants(surface)
+        value_form: Callable[..., Any] = surface.spec.value_form
+        grad_form: Callable[..., Any] = surface.spec.grad_form
+        loss = value_form(x, y, k)
+        gx, gy = grad_form(x, y, k)
+        square = _as_sym(tape, gx) * gx
+        square += _as_sym(tape, gy) * gy
+        gnorm = np.sqrt(square)
+        outputs = _outputs(point, loss, (gx, gy), gnorm, updates, state, widths)
+    except Exception:  # anything the stand-ins cannot follow: keep numpy for this pair
+        return None
+    name = f"{optimizer.spec.name} on {surface!r}"
+    scalar, _, _ = render(tape, widths, len(hyper_names), outputs, scalar=True)
+    columns, buffers, carried = render(tape, widths, len(hyper_names), outputs, scalar=False)
+    namespace: dict[str, Any] = {**HELPERS, **tape.ufuncs}
+    exec(compile(scalar, f"<fast step: {name}>", "exec"), namespace)
+    fn = namespace.pop("step")
+    exec(compile(columns, f"<column step: {name}>", "exec"), namespace)
+    quiet = set(re.findall(r"\b_\w+", scalar)) <= QUIET
+    return ScalarStep(
+        fn,
+        namespace["step"],
+        hyper_names,
+        type(probe),
+        widths,
+        scalar + "\n" + columns,
+        quiet,
+        buffers,
+        carried,
+    )
+
+
+def _widths(state: State) -> tuple[int, ...] | None:
+    if not (isinstance(state, tuple) and hasattr(state, "_fields")):
+        return None
+    widths = []
+    for f in state:
+        if not (isinstance(f, np.ndarray) and f.dtype == np.float64 and f.ndim == 2):
+            return None
+        if f.shape not in ((1, 1), (1, DIM)):
+            return None
+        widths.append(f.shape[1])
+    return tuple(widths)
+
+
+def _surface_constants(surface: Surface) -> Mapping[str, float]:
+    """The parameter mapping the surface's forms read (bound values and derived constants)."""
+    k = dict(surface.params)
+    if surface.spec.derive is not None:
+        k.update(surface.spec.derive(k))
+    return k
+
+
+def _as_sym(tape: Tape, value: object) -> Sym:
+    if isinstance(value, Sym):
+        return value
+    return Sym(tape, constant(value))
+
+
+def _outputs(
+    point: Sym,
+    loss: object,
+    grad: tuple[object, object],
+    gnorm: Sym,
+    updates: Sym,
+    state: State,
+    widths: tuple[int, ...],
+) -> Outputs:
+    """What the step returns: point, loss, grad, gnorm, updates, flat state."""
+
+    def per_coordinate(value: object) -> list[tuple[Arg, str]]:
+        # A per-run value here is numpy broadcasting it to every coordinate.
+        arg = value.ref if isinstance(value, Sym) else constant(value)
+        if arg.boolean:
+            raise Untraceable("a boolean result")
+        return [(arg, str(d)) for d in range(DIM)]
+
+    def per_run(value: object) -> tuple[Arg, str]:
+        arg = value.ref if isinstance(value, Sym) else constant(value)
+        if arg.boolean or is_elem(arg):
+            raise Untraceable("a per-run result that is not one float")
+        return (arg, "")
+
+    if not isinstance(state, tuple) or len(state) != len(widths):
+        raise Untraceable("a state of another shape")
+    flat: list[tuple[Arg, str]] = []
+    for value, width in zip(state, widths, strict=True):
+        flat += per_coordinate(value) if width == DIM else [per_run(value)]
+    return [
+        per_coordinate(point),
+        [per_run(loss)],
+        [per_run(g) for g in grad],
+        [per_run(gnorm)],
+        per_coordinate(updates),
+        flat,
+    ]
