@@ -241,7 +241,13 @@ class Race:
         self._dim = start.shape[1]
         with np.errstate(all="ignore"):
             self._loss0 = np.asarray(self.problem.value(start), dtype=np.float64)
-            grad0 = np.asarray(self.problem.grad(start), dtype=np.float64, order=self._order)
+            # the gradient update 1 uses: on a mini-batch problem, the first batch's
+            first = self._stochastic.grad_batch(start, 0) if self._stochastic else None
+            grad0 = np.asarray(
+                self.problem.grad(start) if first is None else first,
+                dtype=np.float64,
+                order=self._order,
+            )
             self._gnorm0 = _norms(grad0)
         self._groups: list[_Group] = []
         self._pool: _Points | None = None

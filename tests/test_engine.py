@@ -178,3 +178,22 @@ def test_advance_in_pieces_equals_one_call(name: str) -> None:
     pieces = make()
     parts = [pieces.advance(n)[0]["a"].params for n in (1, 9, 30, 50)]
     np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_mini_batch_races_use_the_batch_of_each_update() -> None:
+    from server.problems.nn.problem import NetworkConfig, NetworkProblem
+
+    net = NetworkProblem(NetworkConfig.from_json({"dataset": "moons", "n": 120, "batch_size": 16}))
+    init = net.init_params(1)
+    race = Race(
+        net, [RunConfig("a", "adam", validate_hyper("adam", {"lr": 0.01}), init)], max_steps=30
+    )
+    got = race.advance(30)[0]["a"].params
+    opt = get_optimizer("adam")
+    rows = hyper_rows("adam", [validate_hyper("adam", {"lr": 0.01})])
+    p = init[None, :]
+    state = opt.init(p, rows)
+    for k in range(30):  # update k + 1 uses batch k
+        upd, state = opt.update(net.grad_batch(p, k), state, p, rows, None)
+        p = p + upd
+        np.testing.assert_array_equal(got[k], p[0])

@@ -292,3 +292,17 @@ def test_the_landscape_widens_once_the_paths_walk_off_it() -> None:
     assert spans[0] == 1.0 and far > 1.0, "this run should leave the first square"
     assert spans == sorted(spans) and spans[-1] > 1.0
     assert far <= spans[-1], "the last landscape covers the whole path"
+
+
+def test_torch_twins_match_ours_with_mini_batches(client: TestClient) -> None:
+    pytest.importorskip("torch")
+    network = {**NETWORK, "batch_size": 32, "torch": True}
+    with connect(client) as ws:
+        send(ws, {**START, "problem": {"network": network}, "max_steps": 120})
+        seen: list[Msg] = []
+        until(ws, lambda m: m["type"] == "status" and m["state"] == "done", seen)
+    got = series(seen)
+    for run in ("a", "s"):
+        ours, twin = got[run], got[run + "~torch"]
+        assert len(ours["train_loss"]) == len(twin["train_loss"]) == 121
+        np.testing.assert_allclose(twin["train_loss"], ours["train_loss"], rtol=0, atol=1e-8)
