@@ -41,6 +41,8 @@ def uvicorn_config(
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Hand the GIL back to the event loop sooner while a training runs in the worker thread.
+    sys.setswitchinterval(0.001)
     settings = Settings(host=args.host, port=args.port)
     config = uvicorn_config(settings, args.host, args.port, args.log_level)
     shown = f"[{args.host}]" if ":" in args.host else args.host

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -31,6 +32,9 @@ from server.problems.factory import Built
 from server.settings import Settings
 
 _ids = itertools.count(1)
+# One worker thread for every heavy stream: trainings queue behind each other instead of
+# several threads contending with the event loop for the GIL.
+HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-heavy")
 PUBLIC = {"frame", "event", "status", "ack"}  # what a lecture room's viewers also receive
 NEW_RACE = ('{"type":"ack","of":"start"', '{"type":"ack","of":"reset"')
 TASK_PREFIX = "gradscape-session-"
@@ -270,7 +274,8 @@ class Session:
             return
         if stream.heavy:
             async with self._lock:
-                stops = await asyncio.to_thread(stream.advance, n)
+                loop = asyncio.get_running_loop()
+                stops = await loop.run_in_executor(HEAVY_WORK, stream.advance, n)
         else:
             stops = stream.advance(n)
         if stream is not self.stream:  # a start or reset replaced it meanwhile
