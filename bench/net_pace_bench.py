@@ -13,13 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+if __package__ in (None, ""):  # run as a script: python bench/net_pace_bench.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ws_bench import free_port, launch, stop
 
 SURFACE: dict[str, Any] = {
