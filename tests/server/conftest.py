@@ -6,8 +6,9 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -98,5 +99,19 @@ def live_server() -> Iterator[Callable[..., LiveServer]]:
         cm.__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
-def run_async(coro: Callable[[], object]) -> object:
-    return asyncio.run(coro())  # type: ignore[arg-type]
+def run_async(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``asyncio.run`` in a fresh thread: Playwright's sync API (the browser tests) keeps an
+    event loop running in the main thread for the whole test session."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(make())
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import LiveServer
+from .conftest import LiveServer, run_async
 
 Msg = dict[str, Any]
 START: Msg = {
@@ -87,7 +87,7 @@ def test_viewers_see_the_path_so_far_then_live_and_the_room_closes(
                 with pytest.raises(ConnectionClosed):
                     await recv(viewer)
 
-    asyncio.run(go())
+    run_async(go)
     assert server.wait_idle()["sessions"] == 0
 
 
@@ -106,4 +106,4 @@ def test_unknown_room_and_foreign_origin_are_refused(
             async with connect(url, additional_headers={"Origin": "http://evil.example"}):
                 pass
 
-    asyncio.run(go())
+    run_async(go)

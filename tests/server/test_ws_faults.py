@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .conftest import LiveServer
+from .conftest import LiveServer, run_async
 
 Msg = dict[str, Any]
 RACE: Msg = {
@@ -69,7 +69,7 @@ def test_foreign_origins_are_refused_before_accept(
                 pass
         assert info.value.response.status_code == 403
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -85,7 +85,7 @@ def test_own_origin_and_allow_list_are_accepted(live_server: Callable[..., LiveS
             async with connect(url, additional_headers={"Origin": origin}) as ws:
                 assert (await expect(ws, lambda m: True))["type"] == "hello"
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -105,7 +105,7 @@ def test_foreign_host_name_is_refused_on_a_loopback_server(
                 pass
         assert info.value.response.status_code == 403
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -137,7 +137,7 @@ def test_bad_messages_get_errors_and_the_session_keeps_working(
             await ws.send(orjson.dumps({**RACE, "max_steps": 50}).decode())
             await expect(ws, lambda m: m.get("state") == "done")
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -159,7 +159,7 @@ def test_a_message_beyond_the_protocol_limit_closes_only_that_connection(
             await other.send(orjson.dumps({**RACE, "max_steps": 20}).decode())
             await expect(other, lambda m: m.get("state") == "done")
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -179,7 +179,7 @@ def test_a_flood_is_refused_then_closed(live_server: Callable[..., LiveServer]) 
             assert 1 <= errors <= 5  # one notice per burst, not one per message
             assert info.value.rcvd is not None and info.value.rcvd.code == 1008
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -207,7 +207,7 @@ def test_session_cap_refuses_with_1013(live_server: Callable[..., LiveServer]) -
             if ws is not None:
                 await ws.close()
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -228,7 +228,7 @@ def test_a_client_that_never_reads_is_closed(live_server: Callable[..., LiveServ
         assert server.health()["sessions"] == 0
         ws.transport.abort()
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
 
 
@@ -244,5 +244,5 @@ def test_a_client_that_vanishes_mid_stream_leaves_nothing(
         assert server.health()["sessions"] == 1
         ws.transport.abort()  # no close frame: the TCP connection just dies
 
-    asyncio.run(go())
+    run_async(go)
     assert_clean(server)
