@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -38,6 +39,7 @@ HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-hea
 PUBLIC = {"frame", "event", "status", "ack"}  # what a lecture room's viewers also receive
 NEW_RACE = ('{"type":"ack","of":"start"', '{"type":"ack","of":"reset"')
 TASK_PREFIX = "gradscape-session-"
+log = logging.getLogger("gradscape.session")
 
 
 class SessionClosed(Exception):
@@ -182,6 +184,9 @@ class Session:
             ):
                 reply["run"] = msg["run"]  # which run's change was refused
             self.reply(reply)
+        except Exception:  # a bug of ours: keep the session, say so, log the trace
+            log.exception("session %s: message failed", self.id)
+            self.error("", "The server failed on this message (an internal error, logged).")
 
     # -- replies and frames ----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
@@ -259,5 +260,21 @@ def test_message_flood_is_answered_once_and_the_session_survives() -> None:
         until(ws, lambda m: m["type"] == "error" and "Too many" in m["message"], seen)
         assert sum("Too many" in m.get("message", "") for m in seen) == 1
         time.sleep(1.0)  # the bucket refills at 2 messages a second
+        ws.send_text(orjson.dumps({**START, "max_steps": 3}).decode())
+        until(ws, lambda m: m["type"] == "status" and m["state"] == "done")
+
+
+def test_an_internal_failure_is_reported_and_the_session_goes_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.live import commands
+
+    def broken(session: object, msg: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(commands.HANDLERS, "pause", broken)
+    with connect(client) as ws:
+        ws.send_text('{"type": "pause"}')
+        assert "internal error" in until(ws, lambda m: m["type"] == "error")["message"]
         ws.send_text(orjson.dumps({**START, "max_steps": 3}).decode())
         until(ws, lambda m: m["type"] == "status" and m["state"] == "done")
