@@ -277,12 +277,18 @@ class Session:
         stream = self.stream
         if stream is None or n <= 0:
             return
-        if stream.heavy:
-            async with self._lock:
-                loop = asyncio.get_running_loop()
-                stops = await loop.run_in_executor(HEAVY_WORK, stream.advance, n)
-        else:
-            stops = stream.advance(n)
+        try:
+            if stream.heavy:
+                async with self._lock:
+                    loop = asyncio.get_running_loop()
+                    stops = await loop.run_in_executor(HEAVY_WORK, stream.advance, n)
+            else:
+                stops = stream.advance(n)
+        except Exception:  # a bug of ours: stop this race, keep the session, log the trace
+            log.exception("session %s: advancing the race failed", self.id)
+            self.error("", "The race stopped on an internal error (logged); start it again.")
+            self.stream, self.clock = None, Clock.IDLE
+            return
         if stream is not self.stream:  # a start or reset replaced it meanwhile
             return
         self._stops.extend(stops)

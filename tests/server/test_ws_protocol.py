@@ -278,3 +278,20 @@ def test_an_internal_failure_is_reported_and_the_session_goes_on(
         assert "internal error" in until(ws, lambda m: m["type"] == "error")["message"]
         ws.send_text(orjson.dumps({**START, "max_steps": 3}).decode())
         until(ws, lambda m: m["type"] == "status" and m["state"] == "done")
+
+
+def test_a_race_that_fails_internally_stops_with_an_error_and_the_session_goes_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.live.streams import SurfaceStream
+
+    def broken(self: SurfaceStream, n: int) -> list[object]:
+        raise RuntimeError("a bug")
+
+    with connect(client) as ws:
+        monkeypatch.setattr(SurfaceStream, "advance", broken)
+        ws.send_text(orjson.dumps(START).decode())
+        assert "internal error" in until(ws, lambda m: m["type"] == "error")["message"]
+        monkeypatch.undo()
+        ws.send_text(orjson.dumps({**START, "max_steps": 3}).decode())
+        until(ws, lambda m: m["type"] == "status" and m["state"] == "done")
