@@ -124,7 +124,8 @@ class Session:
         if self.ws.client_state is WebSocketState.DISCONNECTED:
             return
         try:
-            await asyncio.wait_for(self.ws.close(code, reason), timeout=1.0)
+            async with asyncio.timeout(1.0):
+                await self.ws.close(code, reason)
         except Exception:  # the peer is gone or stalled; uvicorn drops the transport
             return
 

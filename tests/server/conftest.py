@@ -14,6 +14,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
 
 from server.__main__ import uvicorn_config
 from server.app import create_app
@@ -26,6 +27,21 @@ TEST_ORIGIN = "http://testserver"
 def client() -> Iterator[TestClient]:
     with TestClient(create_app(Settings(allowed_origins=[TEST_ORIGIN]))) as c:
         yield c
+
+
+@contextmanager
+def session(client: TestClient) -> Iterator[WebSocketTestSession]:
+    """A websocket session through TestClient, past its hello. On leaving, close it and wait
+    until the server has ended the session: TestClient cancels the app right after its own
+    close, and a cancellation landing mid-cleanup surfaces as a spurious CancelledError."""
+    with client.websocket_connect("/ws", headers={"origin": TEST_ORIGIN}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        yield ws
+        ws.close()
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while sessions and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def free_port() -> int:

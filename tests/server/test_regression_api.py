@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 from fastapi.testclient import TestClient
 
-from .conftest import TEST_ORIGIN
+from .conftest import session
 
 
 def test_regression_surface_and_data(client: TestClient) -> None:
@@ -33,8 +33,7 @@ def test_a_race_on_the_regression_surface_streams_w_and_b(client: TestClient) ->
         "max_steps": 50,
         "steps_per_second": 2000,
     }
-    with client.websocket_connect("/ws", headers={"origin": TEST_ORIGIN}) as ws:
-        ws.receive_json()
+    with session(client) as ws:
         ws.send_text(orjson.dumps(start).decode())
         losses: list[float] = []
         while True:

@@ -151,8 +151,8 @@ def test_a_message_beyond_the_protocol_limit_closes_only_that_connection(
             await expect(other, lambda m: m["type"] == "hello")
             async with connect(server.ws_url, additional_headers=own(server), max_size=None) as ws:
                 await expect(ws, lambda m: m["type"] == "hello")
-                await ws.send("y" * (2 * 1024 * 1024))
-                with pytest.raises(ConnectionClosed) as info:
+                with pytest.raises(ConnectionClosed) as info:  # while sending or after
+                    await ws.send("y" * (2 * 1024 * 1024))
                     await expect(ws, lambda m: False)
                 # 1009, unless the server dropped the socket while the client was still writing
                 assert info.value.rcvd is None or info.value.rcvd.code == 1009

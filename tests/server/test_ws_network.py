@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,8 @@ from server.live import network_stream
 from server.optim.registry import validate_hyper
 from server.problems.nn.problem import NetworkConfig, NetworkProblem
 
-TEST_ORIGIN = "http://testserver"  # the origin the `client` fixture (conftest) allows
+from .conftest import session
+
 Msg = dict[str, Any]
 NETWORK: Msg = {"dataset": "moons", "n": 200, "hidden": [16, 16], "activation": "tanh"}
 RUNS: list[Msg] = [
@@ -35,11 +35,7 @@ START: Msg = {
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "gnorm")
 
 
-@contextmanager
-def connect(client: TestClient) -> Iterator[WebSocketTestSession]:
-    with client.websocket_connect("/ws", headers={"origin": TEST_ORIGIN}) as ws:
-        assert ws.receive_json()["type"] == "hello"
-        yield ws
+connect = session
 
 
 def send(ws: WebSocketTestSession, msg: Msg) -> None:

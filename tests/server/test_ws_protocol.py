@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from server.optim.schedules import parse_schedule
 from server.problems.surfaces import get_surface
 from server.settings import Settings
 
-from .conftest import TEST_ORIGIN
+from .conftest import TEST_ORIGIN, session
 
 Msg = dict[str, Any]
 START: Msg = {
@@ -36,12 +35,7 @@ START: Msg = {
 }
 
 
-@contextmanager
-def connect(client: TestClient) -> Iterator[WebSocketTestSession]:
-    with client.websocket_connect("/ws", headers={"origin": TEST_ORIGIN}) as ws:
-        hello = ws.receive_json()
-        assert hello["type"] == "hello"
-        yield ws
+connect = session
 
 
 def until(
