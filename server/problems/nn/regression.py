@@ -234,7 +234,7 @@ class RegressionProblem:
     @property
     def start(self) -> list[float]:
         (w0, w1), (b0, b1) = self.domain
-        return [w0 + 0.1 * (w1 - w0), b1 - 0.1 * (b1 - b0)]
+        return [round(w0 + 0.1 * (w1 - w0), 3), round(b1 - 0.1 * (b1 - b0), 3)]
 
     def fitted_line(self, p: Array, x: Array | None = None) -> Array:
         """The model's prediction at ``x`` (default: 50 points over the data's range) for each
