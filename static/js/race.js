@@ -77,6 +77,7 @@ export class Race {
    * @param {Record<string, unknown>} message  the `start` message of the URL state
    */
   restore(message) {
+    this.store.applyQueued(true);
     const step = this.store.lastStep();
     const wasPlaying = this.playing && this.clock !== 'done';
     this.start({ ...message, paused: true });
@@ -167,13 +168,16 @@ export class Race {
 
   /** @param {any} msg  one server message */
   receive(msg) {
+    // Frames wait for the drawing clock (RunStore.queueFrame); anything else may refer to their
+    // points, so it finds them applied.
+    if (msg?.type !== 'frame') this.store.applyQueued(true);
     switch (msg?.type) {
       case 'hello':
         this.on.hello(msg.limits ?? {});
         break;
       case 'frame':
         this.lastFrameAt = performance.now();
-        this.store.applyFrame(msg.runs ?? {});
+        this.store.queueFrame(msg.runs ?? {});
         break;
       case 'ack':
         this.onAck(msg);

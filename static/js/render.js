@@ -1,14 +1,20 @@
 // @ts-check
 /**
- * The drawing clock. At every animation frame the main view (contour or 3D) appends the points
- * that arrived since its last update, with one extendTraces call; the two charts take turns, each
- * at most ten times a second, so the paths keep the frame rate. A view that is still busy skips
+ * The drawing clock. At every animation frame it applies the oldest server frame waiting in the
+ * store (so two that arrive close together show one after the other), and the main view (contour
+ * or 3D) appends the points since its last update, with one extendTraces call. The two charts
+ * take turns, each at most ten times a second, so the paths keep the frame rate: server frames
+ * come slower than the screen's, and a chart waits for a screen frame without new points, where
+ * it does not delay the paths (at most a fifth of a second, on a machine too busy to have such
+ * frames). A view that is still busy skips
  * the frame and catches up at the next with everything since: a slow machine shows fewer, fuller
  * updates instead of falling behind. Which charts, and what else moves (a network's boundary,
  * a regression's fitted lines), depend on the mode.
  */
 
 const CHART_INTERVAL_MS = 100;
+/** A chart due this long waits no more for a frame without new points. */
+const CHART_OVERDUE_MS = 200;
 /** How often a network's landscape plot checks that every path is still inside it. */
 const FOLLOW_INTERVAL_MS = 500;
 
@@ -28,10 +34,12 @@ export function startRenderLoop(app) {
   const frame = (now) => {
     const mode = app.state.mode;
     const main = app.state.view === 'surface' && mode !== 'network' ? surface3d : contour;
+    const fresh = store.applyQueued();
     main.update(store);
     const charts = app.charts();
     const i = turn % charts.length;
-    if (now - chartShownAt[i] >= CHART_INTERVAL_MS) {
+    const since = now - chartShownAt[i];
+    if (since >= CHART_OVERDUE_MS || (since >= CHART_INTERVAL_MS && !fresh)) {
       charts[i].update(store);
       chartShownAt[i] = now;
       turn += 1;

@@ -31,6 +31,8 @@ export const TWIN_SUFFIX = '~torch';
  * coordinates): landscape coordinates are kept within ±PROJ_LIMIT, far outside any plot of them.
  */
 const PROJ_LIMIT = 1e4;
+/** More queued frames than this and the drawing clock applies them all at once. */
+const MAX_QUEUED = 3;
 
 /** @param {number | undefined} v */
 function clampProj(v) {
@@ -133,10 +135,36 @@ export class RunStore {
     this.version = 0;
     /** changes when a mark is added: views redraw their marks only */
     this.marksVersion = 0;
+    /** frames received and not yet applied, oldest first (see queueFrame) */
+    /** @type {Record<string, FrameRun>[]} */
+    this.queued = [];
+  }
+
+  /**
+   * Keep a frame's points for the drawing clock, which applies one frame per animation frame:
+   * two frames that arrive close together are shown one after the other, not merged.
+   * @param {Record<string, FrameRun>} runs  the `runs` of a frame message
+   */
+  queueFrame(runs) {
+    this.queued.push(runs);
+  }
+
+  /**
+   * Apply the oldest queued frame; every queued frame when `all` is asked (a message about the
+   * points follows) or when more than a couple wait (a busy or hidden page catches up at once).
+   * @param {boolean} [all]
+   * @returns {boolean} whether points were applied
+   */
+  applyQueued(all = false) {
+    if (this.queued.length === 0) return false;
+    const n = all || this.queued.length > MAX_QUEUED ? this.queued.length : 1;
+    for (const runs of this.queued.splice(0, n)) this.applyFrame(runs);
+    return true;
   }
 
   /** @param {string[]} ids  one empty track per run, in order */
   reset(ids) {
+    this.queued = [];
     this.tracks = ids.map((id) => new Track(id));
     this.twins = new Map();
     this.version += 1;
@@ -166,6 +194,7 @@ export class RunStore {
 
   /** Back to the start points (the server's `reset`): keep step 0 of every run. */
   rewind() {
+    this.queued = [];
     for (const t of [...this.tracks, ...this.twins.values()]) {
       t.truncate(1);
       t.marks = [];
