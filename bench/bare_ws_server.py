@@ -20,7 +20,7 @@ import orjson
 import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
-from server.__main__ import PROTOCOL_MAX_BYTES
+from server.__main__ import UVICORN_WS_OPTIONS
 
 FRAMES_PER_SECOND = 30.0
 
@@ -93,12 +93,7 @@ def main() -> None:
         host="127.0.0.1",
         port=args.port,
         log_level="warning",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=PROTOCOL_MAX_BYTES,
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
-        timeout_graceful_shutdown=3,
+        **UVICORN_WS_OPTIONS,
     )
     uvicorn.Server(config).run()
 

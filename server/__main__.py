@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -18,6 +19,15 @@ from server.trajectory import trajectory
 # Frames above this are refused by the websocket protocol itself (close code 1009); the session
 # answers messages between the app limit (64 KiB) and this one with an error and stays open.
 PROTOCOL_MAX_BYTES = 1024 * 1024
+# Websocket options of every server we run (the benchmark's bare reference server too).
+UVICORN_WS_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,  # compression cost 7x the CPU per client (GUIDE 3)
+    "ws_max_size": PROTOCOL_MAX_BYTES,
+    "ws_ping_interval": 20.0,
+    "ws_ping_timeout": 20.0,
+    "timeout_graceful_shutdown": 3,
+}
 
 
 def uvicorn_config(
@@ -27,16 +37,7 @@ def uvicorn_config(
     from server.app import create_app
 
     return uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=log_level,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=PROTOCOL_MAX_BYTES,
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
-        timeout_graceful_shutdown=3,
+        create_app(settings), host=host, port=port, log_level=log_level, **UVICORN_WS_OPTIONS
     )
 
 

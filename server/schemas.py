@@ -67,14 +67,6 @@ class TrajectoryRequest(Strict):
     noise: Number = Field(default=0.0, ge=0.0, le=1e3)
     seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1)
 
-    def problem(self) -> ProblemSpec:
-        if (self.surface is None) == (self.expression is None):
-            # Report through the same path as other field errors.
-            raise ValueError("give exactly one of surface or expression")
-        return ProblemSpec(
-            surface=self.surface, params=self.surface_params, expression=self.expression
-        )
-
 
 class ExpressionGridRequest(Strict):
     expression: str = Field(max_length=100_000)
