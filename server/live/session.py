@@ -1,10 +1,12 @@
-"""One websocket session: a receive loop that handles commands, a producer that streams frames.
+"""One websocket session: a receive loop that handles commands; frames paced by the ticker.
 
-The receive loop never sends: it queues replies and wakes the producer, which sends everything in
-order (replies, then the frame of new points, then events), so a client sees a ``set`` acked
-before any point computed with the change. Sends have a timeout; a client that stops reading is
-closed. The race only advances in the producer, so a stalled client costs no memory beyond the
-race's own points: the next frame is simply fuller.
+The receive loop never sends: it queues replies. Everything goes out in order through one queue
+(replies, then the frame of new points, then events), so a client sees a ``set`` acked before any
+point computed with the change. The app's ticker (:mod:`server.live.ticker`) advances the race and
+sends its frame 30 times a second; a producer task handles the rest (replies, ``step``, heavy
+streams in the worker thread). A send that has to wait for the client gets a timeout, and until
+it completes the race does not advance: a stalled client costs no memory beyond the race's own
+points, and its next frame is simply fuller. A client that stops reading is closed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import itertools
 import logging
 import math
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,11 +27,13 @@ from server.engine import Race, Stop
 from server.errors import FieldError, from_validation
 from server.jsonenc import dumps_text
 from server.live import commands
+from server.live.eager import start_eagerly
 from server.live.explain import explain
 from server.live.ratelimit import TokenBucket
 from server.live.rooms import Room, Rooms
 from server.live.state import Clock, CloseCode
 from server.live.streams import Stream
+from server.live.ticker import ticker_for
 from server.problems.factory import Built
 from server.settings import Settings
 
@@ -36,8 +41,8 @@ _ids = itertools.count(1)
 # One worker thread for every heavy stream: trainings queue behind each other instead of
 # several threads contending with the event loop for the GIL.
 HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-heavy")
-PUBLIC = {"frame", "event", "status", "ack"}  # what a lecture room's viewers also receive
-NEW_RACE = ('{"type":"ack","of":"start"', '{"type":"ack","of":"reset"')
+PUBLIC = {"race", "frame", "event", "status", "ack"}  # what a lecture room's viewers also receive
+NEW_RACE = ('{"type":"race","of":"start"', '{"type":"race","of":"reset"')
 TASK_PREFIX = "gradscape-session-"
 log = logging.getLogger("gradscape.session")
 
@@ -58,6 +63,7 @@ class Session:
         self.id = next(_ids)
         self.stream: Stream | None = None
         self.built: Built | None = None
+        self.description: dict[str, Any] | None = None  # the race, for a room's viewers
         self.clock = Clock.IDLE
         self.steps_per_second = 60.0
         self._origin_time = 0.0
@@ -68,6 +74,10 @@ class Session:
         self._lock = asyncio.Lock()  # held while a heavy stream advances in a thread
         self._announce_done = False
         self._wake = asyncio.Event()
+        self._tick_due = False  # a heavy stream's frame is due
+        self._texts: deque[str] = deque()  # encoded, waiting behind a send in progress
+        self._sending: asyncio.Task[None] | None = None  # a send waiting for the client
+        self._failure: BaseException | None = None
         self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
         self._refused = 0  # refusals not yet paid back by accepted messages
         self.tasks: list[asyncio.Task[None]] = []
@@ -98,6 +108,8 @@ class Session:
             asyncio.create_task(self._receive_loop(), name=f"{TASK_PREFIX}{self.id}-receive"),
             asyncio.create_task(self._produce(), name=f"{TASK_PREFIX}{self.id}-produce"),
         ]
+        ticker = ticker_for(self.settings.frames_per_second)
+        ticker.add(self)
         code: int = CloseCode.NORMAL
         reason = ""
         try:
@@ -109,6 +121,9 @@ class Session:
                 elif exc is not None and not isinstance(exc, WebSocketDisconnect):
                     raise exc
         finally:
+            ticker.discard(self)
+            if self._sending is not None:
+                self.tasks.append(self._sending)
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -214,6 +229,13 @@ class Session:
             }
         )
 
+    def describe(self, of: str, **extra: Any) -> None:
+        """While a room is open, send (and so publish) the race's description: what viewers
+        need to draw it, with every run's current settings."""
+        if self.room is not None and self.description is not None and self.race is not None:
+            step = self.race.step
+            self.reply({"type": "race", "of": of, **self.description, "step": step, **extra})
+
     @property
     def race(self) -> Race | None:
         return self.stream.race if self.stream is not None else None
@@ -237,29 +259,47 @@ class Session:
         self._requested += n
         self._wake.set()
 
+    def tick(self, now: float) -> None:
+        """The ticker's call: advance to the step due at loop time ``now`` and send the frame.
+
+        A heavy stream is advanced by the producer in the worker thread instead; a client that
+        has not taken the last message yet is skipped (its next frame will be fuller).
+        """
+        stream = self.stream
+        if stream is None or self.clock is not Clock.RUNNING or self._failure is not None:
+            return
+        if stream.heavy or self._lock.locked():
+            self._tick_due = True
+            self._wake.set()
+            return
+        if self._sending is not None:
+            return
+        self._flush()
+        self._advance_light(self._due(now))
+        self._send_frame()
+
     async def _produce(self) -> None:
+        """Everything not paced by the ticker: replies, ``step`` requests, heavy streams."""
         loop = asyncio.get_running_loop()
-        period = 1.0 / self.settings.frames_per_second
-        next_tick = loop.time()
         while True:
-            delay = next_tick - loop.time()
-            if delay > 0 and not self._outbox and not self._requested:
-                handle = loop.call_later(delay, self._wake.set)
-                await self._wake.wait()
-                handle.cancel()
+            await self._wake.wait()
             self._wake.clear()
-            await self._flush()
+            if self._failure is not None:
+                if isinstance(self._failure, TimeoutError):
+                    raise SessionClosed(CloseCode.POLICY_VIOLATION, "client is not reading")
+                raise self._failure
+            self._flush()
             if self._requested:
                 n, self._requested = self._requested, 0
                 await self._advance(n)
-                await self._send_frame()
+                self._send_frame()
                 self.status()
-                await self._flush()
-            now = loop.time()
-            if now >= next_tick:
-                next_tick = max(next_tick + period, now)
-                await self._advance(self._due(now))
-                await self._send_frame()
+                self._flush()
+            if self._tick_due:
+                self._tick_due = False
+                if self.clock is Clock.RUNNING:
+                    await self._advance(self._due(loop.time()))
+                    self._send_frame()
 
     def _due(self, now: float) -> int:
         race = self.race
@@ -274,22 +314,34 @@ class Session:
             self._origin_step = race.step + cap
         return max(0, todo)
 
-    async def _advance(self, n: int) -> None:
+    def _advance_light(self, n: int) -> None:
         stream = self.stream
         if stream is None or n <= 0:
             return
         try:
-            if stream.heavy:
-                async with self._lock:
-                    loop = asyncio.get_running_loop()
-                    stops = await loop.run_in_executor(HEAVY_WORK, stream.advance, n)
-            else:
-                stops = stream.advance(n)
-        except Exception:  # a bug of ours: stop this race, keep the session, log the trace
-            log.exception("session %s: advancing the race failed", self.id)
-            self.error("", "The race stopped on an internal error (logged); start it again.")
-            self.stream, self.clock = None, Clock.IDLE
+            stops = stream.advance(n)
+        except Exception:
+            self._race_failed()
             return
+        self._advanced(stream, stops)
+
+    async def _advance(self, n: int) -> None:
+        stream = self.stream
+        if stream is None or n <= 0:
+            return
+        if not stream.heavy:
+            self._advance_light(n)
+            return
+        try:
+            async with self._lock:
+                loop = asyncio.get_running_loop()
+                stops = await loop.run_in_executor(HEAVY_WORK, stream.advance, n)
+        except Exception:
+            self._race_failed()
+            return
+        self._advanced(stream, stops)
+
+    def _advanced(self, stream: Stream, stops: list[Stop]) -> None:
         if stream is not self.stream:  # a start or reset replaced it meanwhile
             return
         self._stops.extend(stops)
@@ -297,31 +349,37 @@ class Session:
             self.clock = Clock.DONE
             self._announce_done = True
 
-    async def _flush(self) -> None:
+    def _race_failed(self) -> None:
+        """A bug of ours: stop this race, keep the session, log the trace."""
+        log.exception("session %s: advancing the race failed", self.id)
+        self.error("", "The race stopped on an internal error (logged); start it again.")
+        self.stream, self.clock = None, Clock.IDLE
+
+    def _flush(self) -> None:
         while self._outbox:
             batch, self._outbox = self._outbox, []
             for message in batch:
                 if message is None:
-                    await self._send_frame()
+                    self._send_frame()
                 else:
-                    await self._send(dumps_text(message), public=message["type"] in PUBLIC)
+                    self._emit(dumps_text(message), public=message["type"] in PUBLIC)
 
-    async def _send_frame(self) -> None:
+    def _send_frame(self) -> None:
         stream = self.stream
         if stream is not None:
             runs = stream.take_frame()
             if runs is not None:
-                await self._send(dumps_text({"type": "frame", "runs": runs}))
+                self._emit(dumps_text({"type": "frame", "runs": runs}))
             for message in stream.take_messages():
-                await self._send(dumps_text(message))
+                self._emit(dumps_text(message))
         if self._stops:
             stops, self._stops = self._stops, []
             for stop in stops:
-                await self._send(dumps_text(self._event(stop)))
+                self._emit(dumps_text(self._event(stop)))
         if self._announce_done:
             self._announce_done = False
             self.status()
-            await self._flush()
+            self._flush()
 
     def _event(self, stop: Stop) -> dict[str, Any]:
         assert self.race is not None and self.built is not None
@@ -334,12 +392,44 @@ class Session:
             "message": message,
         }
 
-    async def _send(self, text: str, public: bool = True) -> None:
-        """Send one message; public ones are also published to the session's room."""
+    def _emit(self, text: str, public: bool = True) -> None:
+        """Send one message now, or queue it behind a send still waiting for the client.
+
+        Public messages are also published to the session's room.
+        """
         if public and self.room is not None:
             self.room.publish(text, new_race=text.startswith(NEW_RACE))
-        try:
-            async with asyncio.timeout(self.settings.send_timeout):  # no task per send
-                await self.ws.send_text(text)
-        except TimeoutError:
-            raise SessionClosed(CloseCode.POLICY_VIOLATION, "client is not reading") from None
+        self._texts.append(text)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._sending is None and self._texts and self._failure is None:
+            try:
+                task = start_eagerly(
+                    self.ws.send_text(self._texts.popleft()),
+                    self.settings.send_timeout,
+                    f"{TASK_PREFIX}{self.id}-send",
+                )
+            except Exception as exc:  # the client is gone
+                self._fail(exc)
+                return
+            if task is not None:
+                self._sending = task
+                task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending = None
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._fail(exc)  # TimeoutError: the client stopped reading
+        else:
+            self._pump()
+            self._wake.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the session from the producer (the ticker and callbacks cannot raise)."""
+        if self._failure is None:
+            self._failure = exc
+        self._wake.set()
