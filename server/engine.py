@@ -73,14 +73,53 @@ class RunConfig:
     noise: float = 0.0
 
 
-@dataclass(frozen=True)
 class Chunk:
-    """Consecutive points of one run: ``params[i]`` is the point of step ``step + i``."""
+    """Consecutive points of one run: ``params[i]`` is the point of step ``step + i``.
 
-    step: int
-    params: Array  # (k, D)
-    loss: Array  # (k,)
-    gnorm: Array  # (k,)
+    The rows mode hands its points over as Python tuples ``(*point, loss, gnorm)``; they become
+    arrays only when asked for (a frame writes the tuples' columns directly).
+    """
+
+    __slots__ = ("_dim", "_gnorm", "_loss", "_params", "_rows", "step")
+
+    def __init__(self, step: int, params: Array, loss: Array, gnorm: Array) -> None:
+        self.step = step
+        self._params, self._loss, self._gnorm = params, loss, gnorm
+        self._rows: list[tuple[float, ...]] | None = None
+        self._dim = params.shape[1]
+
+    @classmethod
+    def of_rows(cls, step: int, rows: list[tuple[float, ...]], dim: int) -> Chunk:
+        chunk = cls.__new__(cls)
+        chunk.step, chunk._rows, chunk._dim = step, rows, dim
+        return chunk
+
+    def _arrays(self) -> None:
+        if self._rows is not None:
+            table = np.array(self._rows)
+            self._params, self._loss, self._gnorm = table[:, :-2], table[:, -2], table[:, -1]
+            self._rows = None
+
+    @property
+    def params(self) -> Array:  # (k, D)
+        self._arrays()
+        return self._params
+
+    @property
+    def loss(self) -> Array:  # (k,)
+        self._arrays()
+        return self._loss
+
+    @property
+    def gnorm(self) -> Array:  # (k,)
+        self._arrays()
+        return self._gnorm
+
+    def columns(self) -> list[Sequence[float] | Array]:
+        """Each coordinate's values, then the losses, then the gradient norms."""
+        if self._rows is not None:
+            return list(zip(*self._rows, strict=True))
+        return [*(self._params[:, d] for d in range(self._dim)), self._loss, self._gnorm]
 
 
 @dataclass(frozen=True)
@@ -362,7 +401,7 @@ class Race:
         """``n`` steps, or fewer if every run stops; the new points of each run, by id."""
         first = self.step + 1
         array_runs: list[int] = []
-        row_points: dict[int, list[tuple[float, ...]]] = {}
+        rows: list[_Row] = []
         quiet = True
         for g in self._groups:
             self._choose_mode(g)
@@ -372,10 +411,11 @@ class Race:
             else:
                 assert g.fast is not None
                 quiet = quiet and g.fast.quiet
-                for row in g.rows:
-                    row_points[row.run] = row.points
+                rows += g.rows
         points = self._points(n) if array_runs else None
-        if quiet:  # nothing numpy could warn about: save entering errstate
+        if not array_runs:
+            self._rows_block(n, stops)
+        elif quiet:  # nothing numpy could warn about: save entering errstate
             self._steps(n, points, stops)
         else:
             with np.errstate(all="ignore"):
@@ -384,13 +424,10 @@ class Race:
             if g.columns is not None:  # its point may be a view of `points`: let them go
                 g.columns.params = [np.array(column) for column in g.columns.params]
         out: dict[str, Chunk] = {}
-        for i, rows in row_points.items():
-            if rows:
-                table = np.array(rows)
-                out[self.configs[i].id] = Chunk(
-                    first, table[:, : self._dim], table[:, -2], table[:, -1]
-                )
-                rows.clear()
+        for row in rows:
+            if row.points:
+                out[self.configs[row.run].id] = Chunk.of_rows(first, row.points, self._dim)
+                row.points = []
         if points is not None:
             self._array_chunks(first, array_runs, points, out)
         return out
@@ -630,19 +667,48 @@ class Race:
     # -- the rows mode -----------------------------------------------------------------------
 
     def _rows_update(self, g: _Group, stops: list[Stop]) -> None:
-        assert g.rows is not None and g.fast is not None
+        """Update ``self.step`` of every run of a rows group (when races mix modes)."""
+        assert g.rows is not None
+        step = self.step
+        ended = [(row.run, end[1]) for row in g.rows if (end := self._row_steps(g, row, step, 1))]
+        stops += self._stop(ended)
+
+    def _rows_block(self, n: int, stops: list[Stop]) -> None:
+        """``n`` steps of a race whose groups are all in the rows mode: run after run, each
+        for the whole block, then the stops in the order lockstep steps would give them."""
+        first = self.step + 1
+        ended: list[tuple[int, int, int, RunStatus]] = []  # step, order, run, status
+        count = 0
+        for g in self._groups:
+            assert g.rows is not None
+            for row in g.rows:
+                end = self._row_steps(g, row, first, n)
+                if end is not None:
+                    ended.append((end[0], count, row.run, end[1]))
+                count += 1
+        ended.sort()
+        last = first + n - 1 if len(ended) < count else ended[-1][0]
+        for step in sorted({e[0] for e in ended}):
+            self.step = step
+            stops += self._stop([(run, status) for at, _, run, status in ended if at == step])
+        self.step = last
+
+    def _row_steps(self, g: _Group, row: _Row, first: int, n: int) -> tuple[int, RunStatus] | None:
+        """Updates ``first`` to ``first + n - 1`` of one run; where and how it stopped."""
+        assert g.fast is not None
         fn = g.fast.fn
-        ended: list[tuple[int, RunStatus]] = []
-        for row in g.rows:
+        points = row.points
+        rng = self._rngs[row.run] if row.noise > 0.0 else None
+        lr = g.fast.hyper_names.index("lr") if row.schedule is not None else -1
+        for step in range(first, first + n):
             grad = row.grad
-            if row.noise > 0.0:
-                noise = self._rngs[row.run].standard_normal(len(grad)).tolist()
+            if rng is not None:
+                noise = rng.standard_normal(len(grad)).tolist()
                 grad = tuple(a + row.noise * b for a, b in zip(grad, noise, strict=True))
             hyper = row.hyper
             if row.schedule is not None:
                 hyper = hyper.copy()
-                lr = g.fast.hyper_names.index("lr")
-                hyper[lr] = learning_rate(row.schedule, hyper[lr], self.step - 1)
+                hyper[lr] = learning_rate(row.schedule, hyper[lr], step - 1)
             try:
                 out = fn(row.params, grad, row.state, hyper)
             except (ArithmeticError, ValueError):  # numpy returns inf or NaN here: let it
@@ -651,12 +717,11 @@ class Race:
             params, loss, row.grad, gnorm, updates, row.state = out
             row.params = params
             if not math.isfinite(loss + gnorm):
-                ended.append((row.run, RunStatus.DIVERGED))
-                continue
-            row.points.append((*params, loss, gnorm))
+                return step, RunStatus.DIVERGED
+            points.append((*params, loss, gnorm))
             if gnorm <= CONVERGED_GNORM and _converged(np.array(updates), np.array(params)):
-                ended.append((row.run, RunStatus.CONVERGED))
-        stops += self._stop(ended)
+                return step, RunStatus.CONVERGED
+        return None
 
     def _numpy_row(
         self, g: _Group, row: _Row, grad: Sequence[float], hyper: Sequence[float]

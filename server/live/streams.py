@@ -6,7 +6,7 @@ A stream buffers what its race produced since the last frame; the session decide
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,14 +84,25 @@ class SurfaceStream:
 
 
 def surface_points(chunks: list[Chunk]) -> dict[str, Any]:
-    """One run's part of a frame: contiguous arrays (orjson writes them directly)."""
-    params = chunks[0].params if len(chunks) == 1 else np.concatenate([c.params for c in chunks])
-    loss = chunks[0].loss if len(chunks) == 1 else np.concatenate([c.loss for c in chunks])
-    gnorm = chunks[0].gnorm if len(chunks) == 1 else np.concatenate([c.gnorm for c in chunks])
+    """One run's part of a frame: sequences orjson writes directly (tuples or contiguous arrays)."""
+    if len(chunks) == 1:
+        x, y, loss, gnorm = chunks[0].columns()
+    else:
+        params = np.concatenate([c.params for c in chunks])
+        x, y, loss, gnorm = (
+            params[:, 0],
+            params[:, 1],
+            np.concatenate([c.loss for c in chunks]),
+            np.concatenate([c.gnorm for c in chunks]),
+        )
     return {
         "step": chunks[0].step,
-        "x": np.ascontiguousarray(params[:, 0]),
-        "y": np.ascontiguousarray(params[:, 1]),
-        "loss": np.ascontiguousarray(loss),
-        "gnorm": np.ascontiguousarray(gnorm),
+        "x": _writable(x),
+        "y": _writable(y),
+        "loss": _writable(loss),
+        "gnorm": _writable(gnorm),
     }
+
+
+def _writable(values: Sequence[float] | np.ndarray) -> Sequence[float] | np.ndarray:
+    return np.ascontiguousarray(values) if isinstance(values, np.ndarray) else values
