@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import uvicorn
 from pydantic import ValidationError
@@ -62,8 +63,67 @@ def _value(text: str) -> float | bool:
     return float(text)
 
 
+class ProgressBar:
+    """``[#####.....] 1200/2000 steps`` on one line of a terminal, redrawn in place."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // total if total else self.width
+        if filled == self.shown and done < total:
+            return
+        self.shown = filled
+        bar = "#" * filled + "." * (self.width - filled)
+        end = "\n" if done >= total else ""
+        self.stream.write(f"\r[{bar}] {done}/{total} steps{end}")
+        self.stream.flush()
+
+
+def export_from_state(args: argparse.Namespace) -> int:
+    """Write the race of a URL-hash state as html, csv, json or gif (to -o FILE or stdout)."""
+    from server.export import export_hash
+
+    settings = Settings()
+    suffix = Path(args.output or "").suffix.lstrip(".").lower()
+    fmt = args.format or (suffix if suffix in ("html", "csv", "json", "gif") else "html")
+    progress = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    try:
+        file = export_hash(
+            args.state,
+            fmt,
+            max_steps=settings.max_trajectory_steps,
+            max_runs=settings.max_runs,
+            progress=progress,
+        )
+    except FieldError as exc:
+        print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(file.content)
+        sys.stdout.flush()
+        return 0
+    try:
+        with open(args.output, "wb") as out:
+            out.write(file.content)
+    except OSError as exc:
+        print(f"error: -o {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output} ({len(file.content):,} bytes)", file=sys.stderr)
+    return 0
+
+
 def export(args: argparse.Namespace) -> int:
-    """Print one run's path as JSON (the body of POST /api/trajectory) or CSV."""
+    """With --state: the race of a page's link as a file. Without: print one run's path as JSON
+    (the body of POST /api/trajectory) or CSV, from --surface, --optimizer and so on."""
+    if args.state is not None:
+        return export_from_state(args)
+    args.format = args.format or "json"
+    if args.format not in ("json", "csv") or args.output is not None:
+        print("error: --format html|gif and -o need --state '<url hash>'", file=sys.stderr)
+        return 2
     hyper: dict[str, float | bool] = {}
     for item in args.hyper:
         name, _, raw = item.partition("=")
@@ -112,7 +172,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     run.set_defaults(func=serve)
-    out = sub.add_parser("export", help="compute one run offline and print its path")
+    out = sub.add_parser(
+        "export",
+        help="export a race (--state '<url hash>') or compute one run offline",
+        description="With --state, compute the race of a Gradscape link (the URL, or its hash) "
+        "and write it as html, csv, json or gif to -o FILE (default stdout); a progress bar "
+        "goes to stderr when it is a terminal. Without --state, print one run's path as json "
+        "or csv from the flags below.",
+    )
+    out.add_argument("--state", help="the page's URL hash (or the whole URL) to export")
+    out.add_argument("-o", "--output", metavar="FILE", help="where to write (with --state)")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     out.add_argument("--surface", default="rosenbrock")
     out.add_argument("--expression", help="a formula in x and y instead of --surface")
     out.add_argument("--optimizer", default="adam")
@@ -121,7 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.add_argument("--steps", type=int, default=500)
     out.add_argument("--noise", type=float, default=0.0)
     out.add_argument("--seed", type=int, default=0)
-    out.add_argument("--format", choices=["json", "csv"], default="json")
+    out.add_argument(
+        "--format",
+        choices=["json", "csv", "html", "gif"],
+        help="with --state: default from -o's extension, else html; without: json",
+    )
     out.set_defaults(func=export)
     args = parser.parse_args(argv)
     code: int = args.func(args)

@@ -86,6 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     app.include_router(api.router)
+    from server.routes import share  # QR codes for the share dialog
+
+    app.include_router(share.router)
+    from server.routes import export  # GET /api/export (issue 7, part 4)
+
+    app.include_router(export.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")

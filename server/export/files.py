@@ -1,0 +1,73 @@
+"""One export, start to end: a hash and a format in, the file's bytes, type and name out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.errors import FieldError
+from server.export.compute import Progress, compute
+from server.export.gif import render_gif
+from server.export.html import render_html
+from server.export.state import MAX_RUNS, ExportState, parse_hash
+from server.export.tables import to_csv, to_json
+
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "gif": "image/gif",
+}
+FORMATS = tuple(MEDIA_TYPES)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    content: bytes
+    media_type: str
+    filename: str  # gradscape-<surface>.<ext>
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in MEDIA_TYPES:
+        raise FieldError("format", f"Unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def export_state(
+    state: ExportState,
+    fmt: str,
+    *,
+    max_steps: int,
+    max_runs: int = MAX_RUNS,
+    link: str | None = None,
+    progress: Progress | None = None,
+) -> ExportFile:
+    """Compute the race of ``state`` and write it as ``fmt`` (html, csv, json or gif)."""
+    check_format(fmt)
+    result = compute(state, max_steps=max_steps, max_runs=max_runs, progress=progress)
+    if fmt == "csv":
+        content = to_csv(result)
+    elif fmt == "json":
+        content = to_json(result)
+    elif fmt == "html":
+        content = render_html(result, link)
+    else:
+        content = render_gif(result)
+    return ExportFile(content, MEDIA_TYPES[fmt], f"gradscape-{state.name}.{fmt}")
+
+
+def export_hash(
+    text: str,
+    fmt: str,
+    *,
+    max_steps: int,
+    max_runs: int = MAX_RUNS,
+    link: str | None = None,
+    progress: Progress | None = None,
+) -> ExportFile:
+    """:func:`export_state` of a hash (``#...``, ``...`` or a URL with a hash)."""
+    check_format(fmt)
+    state = parse_hash(text, max_steps=max_steps, max_runs=max_runs)
+    return export_state(
+        state, fmt, max_steps=max_steps, max_runs=max_runs, link=link, progress=progress
+    )

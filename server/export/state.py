@@ -1,0 +1,339 @@
+"""The page's URL-hash state (static/js/state.js), read and written in Python.
+
+The hash is ``key=value`` parts joined by ``&``; ``run`` repeats once per run. Each field is read
+the way the page's codec reads it (JavaScript ``Number`` for numbers, ``decodeURIComponent`` for
+text) and has the page's default when absent, so a link exported gives the race the page shows.
+Where the page would silently keep a default for a value it cannot read, this raises a
+:class:`~server.errors.FieldError` naming the hash field instead: an export should not quietly
+compute something else. Keys the page does not know are ignored, as the page ignores them.
+
+Only surface races (a named surface or a custom formula) are described here; a network or
+regression hash raises a FieldError on ``mode``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urlsplit
+
+from server.errors import FieldError
+
+CUSTOM = "custom"
+MAX_RUNS = 8
+RUN_IDS = "abcdefgh"
+SCHED_PREFIX = "sched."
+MAX_SEED = 2**32 - 1
+
+Scalar = float | bool | str
+Domain = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class RunState:
+    """One run as the hash writes it: ``optimizer,name:value,...,noise:s,sched:name,sched.p:v``."""
+
+    optimizer: str
+    hyper: Mapping[str, Scalar] = field(default_factory=dict)
+    schedule: Mapping[str, Scalar] | None = None  # {"name": ..., <param>: ...}
+    noise: float = 0.0
+
+
+DEFAULT_RUNS: tuple[RunState, ...] = (
+    RunState("adam", {"lr": 0.05}),
+    RunState("momentum", {"lr": 0.0005}),
+)
+
+
+@dataclass(frozen=True)
+class ExportState:
+    """A surface race: what a hash fixes. Defaults are the page's (state.js FIELDS)."""
+
+    surface: str = "rosenbrock"  # a surface name, or CUSTOM for the formula ``expr``
+    params: Mapping[str, float] = field(default_factory=dict)
+    expr: str = ""
+    domain: Domain | None = None  # of a custom formula's plot; None: the formula's default
+    start: tuple[float, float] | None = None  # None: the surface's default start
+    seed: int = 0
+    steps: int = 2000
+    speed: float = 60.0
+    view: str = "contour"
+    runs: tuple[RunState, ...] = DEFAULT_RUNS
+
+    @property
+    def custom(self) -> bool:
+        return self.surface == CUSTOM
+
+    @property
+    def name(self) -> str:
+        """A file-name friendly name of the surface ("custom" for a formula)."""
+        return re.sub(r"[^A-Za-z0-9_-]+", "_", self.surface)[:40] or "race"
+
+
+def run_id(index: int) -> str:
+    """Run ids by position, as the page gives them (the colours follow the same order)."""
+    return RUN_IDS[index] if index < len(RUN_IDS) else f"r{index}"
+
+
+# --- JavaScript's reading and writing of values -------------------------------------------
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_RADIX = {"0x": 16, "0o": 8, "0b": 2}
+_MALFORMED_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def read_number(text: str) -> float | None:
+    """``Number(text)`` when finite, else None (the page's ``readNumber``)."""
+    s = text.strip()
+    if s == "":
+        return None
+    value: float
+    if _DECIMAL.fullmatch(s):
+        value = float(s)
+    elif s[:2].lower() in _RADIX and re.fullmatch(r"[0-9A-Za-z]+", s[2:]):
+        try:
+            value = float(int(s[2:], _RADIX[s[:2].lower()]))
+        except (ValueError, OverflowError):
+            return None
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def unesc(text: str) -> str:
+    """``decodeURIComponent`` with ``+`` as a space; malformed text comes back unchanged."""
+    if _MALFORMED_ESCAPE.search(text):
+        return text
+    try:
+        return unquote(text.replace("+", "%20"), errors="strict")
+    except UnicodeDecodeError:
+        return text
+
+
+def esc(text: str) -> str:
+    """``encodeURIComponent``."""
+    return quote(text, safe="-_.!~*'()")
+
+
+def js_number(v: float) -> str:
+    """``String(v)`` of a JavaScript number: shortest round-trip digits, JS exponent rules."""
+    if v == 0:
+        return "0"
+    if not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+    sign = "-" if v < 0 else ""
+    mantissa, _, exp = repr(abs(v)).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    all_digits = whole + frac
+    lead = len(all_digits) - len(all_digits.lstrip("0"))
+    digits = all_digits.strip("0")
+    n = len(whole) + (int(exp) if exp else 0) - lead  # value = 0.<digits> * 10**n
+    k = len(digits)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    tail = f"e{'+' if e > 0 else '-'}{abs(e)}"
+    return sign + digits[0] + ("." + digits[1:] if k > 1 else "") + tail
+
+
+def _read_scalar(text: str) -> Scalar:
+    if text in ("true", "false"):
+        return text == "true"
+    v = read_number(text)
+    return unesc(text) if v is None else v
+
+
+def _write_scalar(v: Scalar) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return esc(v)
+    return js_number(v)
+
+
+# --- fields --------------------------------------------------------------------------------
+
+
+def _number(key: str, text: str, what: str = "a number") -> float:
+    v = read_number(text)
+    if v is None:
+        raise FieldError(key, f"{key}={text!r} is not {what}")
+    return v
+
+
+def _count(key: str, text: str, largest: int) -> int:
+    v = read_number(text)
+    if v is None or v != int(v) or v < 0:
+        raise FieldError(key, f"{key}={text!r} is not a whole number >= 0")
+    if v > largest:
+        raise FieldError(key, f"{key}={text} is above the limit {largest}")
+    return int(v)
+
+
+def _point(key: str, text: str) -> tuple[float, float]:
+    parts = [read_number(t) for t in text.split(",")]
+    if len(parts) != 2 or parts[0] is None or parts[1] is None:
+        raise FieldError(key, f"{key}={text!r} is not a point x,y")
+    return parts[0], parts[1]
+
+
+def _box(key: str, text: str) -> Domain:
+    v = [read_number(t) for t in text.split(",")]
+    if len(v) != 4 or any(n is None for n in v):
+        raise FieldError(key, f"{key}={text!r} is not x0,x1,y0,y1")
+    x0, x1, y0, y1 = (float(n) for n in v if n is not None)
+    if not (x0 < x1 and y0 < y1):
+        raise FieldError(key, f"{key}={text!r} needs x0 < x1 and y0 < y1")
+    return (x0, x1), (y0, y1)
+
+
+def _params(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        if item == "":
+            continue
+        k, _, v = item.partition(":")
+        name = unesc(k)
+        num = read_number(v) if v else None
+        if not name or num is None:
+            raise FieldError(f"p.{name}" if name else "p", f"p: {item!r} is not name:number")
+        out[name] = num
+    return out
+
+
+def _run(index: int, text: str) -> RunState:
+    where = f"run[{index}]"
+    head, *items = text.split(",")
+    optimizer = unesc(head)
+    if not optimizer:
+        raise FieldError(where, f"{where}: {text!r} names no optimizer")
+    hyper: dict[str, Scalar] = {}
+    sched: dict[str, Scalar] = {}
+    sched_name = ""
+    noise = 0.0
+    for item in items:
+        colon = item.find(":")
+        if colon <= 0:
+            raise FieldError(where, f"{where}: {item!r} is not name:value")
+        key, raw = unesc(item[:colon]), item[colon + 1 :]
+        if key == "noise":
+            v = read_number(raw)
+            if v is None or v < 0:
+                raise FieldError(f"{where}.noise", f"{where}.noise={raw!r} is not a number >= 0")
+            noise = v
+        elif key == "sched":
+            sched_name = unesc(raw)
+        elif key.startswith(SCHED_PREFIX):
+            sched[key[len(SCHED_PREFIX) :]] = _read_scalar(raw)
+        else:
+            hyper[key] = _read_scalar(raw)
+    if sched and not sched_name:
+        raise FieldError(f"{where}.sched", f"{where}: schedule parameters without sched:<name>")
+    schedule = {**sched, "name": sched_name} if sched_name else None
+    return RunState(optimizer, hyper, schedule, noise)
+
+
+def _split_hash(text: str) -> str:
+    """The hash text of ``#...``, ``...`` or a full URL with a hash."""
+    text = text.strip()
+    if "://" in text.split("#", 1)[0]:
+        return urlsplit(text).fragment
+    return text[1:] if text.startswith("#") else text
+
+
+def parse_hash(text: str, *, max_steps: int | None = None, max_runs: int = MAX_RUNS) -> ExportState:
+    """Read a hash (with or without ``#``, or a URL ending in one) into an ExportState.
+
+    Raises FieldError naming the hash field (``seed``, ``p.kappa``, ``run[1].noise``, ...) for a
+    value the page could not have written, and on ``mode`` for a network or regression race.
+    """
+    found: dict[str, list[str]] = {}
+    for part in _split_hash(text).split("&"):
+        eq = part.find("=")
+        if eq <= 0:
+            continue
+        found.setdefault(part[:eq], []).append(part[eq + 1 :])
+
+    def last(key: str) -> str | None:
+        texts = found.get(key)
+        return texts[-1] if texts else None
+
+    mode = last("mode")
+    if mode is not None and mode != "surface":
+        if mode in ("network", "regression"):
+            raise FieldError(
+                "mode",
+                f"export supports surface races; mode={mode} races (networks, regression) "
+                "cannot be exported yet",
+            )
+        raise FieldError("mode", f"mode={mode!r} is unknown (surface, network or regression)")
+    values: dict[str, object] = {}
+    if (v := last("surface")) is not None:
+        values["surface"] = unesc(v)
+    if (v := last("p")) is not None:
+        values["params"] = _params(v)
+    if (v := last("expr")) is not None:
+        values["expr"] = unesc(v)
+    if (v := last("domain")) is not None and v != "":
+        values["domain"] = _box("domain", v)
+    if (v := last("start")) is not None and v != "":
+        values["start"] = _point("start", v)
+    if (v := last("seed")) is not None:
+        values["seed"] = _count("seed", v, MAX_SEED)
+    if (v := last("steps")) is not None:
+        steps = _count("steps", v, max_steps if max_steps is not None else 10**9)
+        if steps < 1:
+            raise FieldError("steps", "steps must be at least 1")
+        values["steps"] = steps
+    if (v := last("speed")) is not None:
+        speed = _number("speed", v)
+        if speed <= 0:
+            raise FieldError("speed", f"speed={v} must be above 0")
+        values["speed"] = speed
+    if (v := last("view")) is not None:
+        if v not in ("contour", "surface"):
+            raise FieldError("view", f"view={v!r} is not contour or surface")
+        values["view"] = v
+    if (texts := found.get("run")) is not None:
+        if len(texts) > max_runs:
+            raise FieldError("run", f"At most {max_runs} runs in a race (got {len(texts)}).")
+        values["runs"] = tuple(_run(i, t) for i, t in enumerate(texts))
+    state = ExportState(**values)  # type: ignore[arg-type]
+    if state.custom and not state.expr:
+        raise FieldError("expr", "surface=custom needs a formula in expr")
+    return state
+
+
+def format_hash(state: ExportState) -> str:
+    """The hash the page writes for ``state`` (without ``#``): ``formatHash`` of state.js."""
+    parts = [f"surface={esc(state.surface)}"]
+    if state.params:
+        parts.append("p=" + ",".join(f"{esc(k)}:{js_number(v)}" for k, v in state.params.items()))
+    if state.expr:
+        parts.append(f"expr={esc(state.expr)}")
+    if state.domain is not None:
+        parts.append("domain=" + ",".join(js_number(v) for pair in state.domain for v in pair))
+    if state.start is not None:
+        parts.append(f"start={js_number(state.start[0])},{js_number(state.start[1])}")
+    parts += [f"seed={state.seed}", f"steps={state.steps}"]
+    if state.speed != 60:
+        parts.append(f"speed={js_number(state.speed)}")
+    if state.view != "contour":
+        parts.append(f"view={state.view}")
+    for r in state.runs:
+        items = [esc(r.optimizer)]
+        items += [f"{esc(k)}:{_write_scalar(v)}" for k, v in r.hyper.items()]
+        if r.noise:
+            items.append(f"noise:{js_number(r.noise)}")
+        if r.schedule:
+            params = {k: v for k, v in r.schedule.items() if k != "name"}
+            items.append(f"sched:{esc(str(r.schedule['name']))}")
+            items += [f"{SCHED_PREFIX}{esc(k)}:{_write_scalar(v)}" for k, v in params.items()]
+        parts.append("run=" + ",".join(items))
+    return "&".join(parts)

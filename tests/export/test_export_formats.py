@@ -1,0 +1,207 @@
+"""Exported races: the same points as the live stream, and the CSV, JSON, HTML and GIF files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from starlette.testclient import WebSocketTestSession
+
+from server.app import create_app
+from server.errors import FieldError
+from server.export import compute, export_state, parse_hash
+from server.export.gif import frame_steps
+from server.export.state import run_id
+from server.settings import Settings
+
+ORIGIN = "http://testserver"
+RACE = (
+    "#surface=rosenbrock&seed=5&steps=400"
+    "&run=adam,lr:0.05&run=momentum,lr:0.0005,noise:0.3"
+    "&run=sgd,lr:0.001,sched:step,sched.step_size:50,sched.gamma:0.5&run=sgd,lr:0.01"
+)
+FORMULA = "#surface=custom&expr=x%5E2%20%2B%203*y%5E2&start=1,1&seed=1&steps=200&run=adam,lr:0.1,noise:0.5"
+
+
+@contextmanager
+def live_session(client: TestClient) -> Iterator[WebSocketTestSession]:
+    with client.websocket_connect("/ws", headers={"origin": ORIGIN}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        yield ws
+        ws.close()
+        sessions = client.app.state.sessions  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while sessions and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def start_message(text: str) -> dict[str, Any]:
+    """The page's `start` message for a hash (controller.js startMessage)."""
+    s = parse_hash(text)
+    result = compute(s, max_steps=20_000)
+    problem: dict[str, Any] = (
+        {"expression": s.expr} if s.custom else {"surface": s.surface, "params": dict(s.params)}
+    )
+    runs = [
+        {
+            "id": run_id(i),
+            "optimizer": r.optimizer,
+            "hyper": dict(r.hyper),
+            "start": list(result.start),
+            "schedule": dict(r.schedule) if r.schedule else None,
+            "noise": r.noise,
+        }
+        for i, r in enumerate(s.runs)
+    ]
+    return {
+        "type": "start",
+        "problem": problem,
+        "runs": runs,
+        "seed": s.seed,
+        "max_steps": s.steps,
+        "steps_per_second": 2000,
+    }
+
+
+def live_points(text: str) -> dict[str, np.ndarray]:
+    out: dict[str, list[list[float]]] = {}
+    app = create_app(Settings(allowed_origins=[ORIGIN]))
+    with TestClient(app) as client, live_session(client) as ws:
+        ws.send_text(orjson.dumps(start_message(text)).decode())
+        for _ in range(100_000):
+            msg = orjson.loads(ws.receive_text())
+            if msg["type"] == "error":
+                raise AssertionError(msg)
+            if msg["type"] == "frame":
+                for run, part in msg["runs"].items():
+                    path = out.setdefault(run, [])
+                    assert part["step"] == len(path)
+                    path.extend(zip(part["x"], part["y"], part["loss"], strict=True))
+            if msg["type"] == "status" and msg["state"] == "done":
+                break
+    return {run: np.array(p) for run, p in out.items()}
+
+
+@pytest.mark.parametrize("text", [RACE, FORMULA])
+def test_export_equals_the_live_stream_point_for_point(text: str) -> None:
+    result = compute(parse_hash(text), max_steps=20_000)
+    live = live_points(text)
+    assert set(live) == {r.id for r in result.runs}
+    for run in result.runs:
+        np.testing.assert_array_equal(run.points, live[run.id])
+    statuses = {r.id: r.status for r in result.runs}
+    if text == RACE:  # the noisy, scheduled and diverging runs are all in there
+        assert statuses["d"] == "diverged" and statuses["a"] == "finished"
+
+
+def test_progress_is_reported_up_to_the_total() -> None:
+    calls: list[tuple[int, int]] = []
+    compute(
+        parse_hash("surface=booth&steps=1200&run=sgd,lr:0.01"),
+        max_steps=20_000,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls[0] == (0, 1200) and calls[-1] == (1200, 1200)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and len(calls) >= 3
+
+
+def test_csv_has_one_row_per_point() -> None:
+    file = export_state(parse_hash(RACE), "csv", max_steps=20_000)
+    rows = list(csv.reader(io.StringIO(file.content.decode())))
+    assert rows[0] == ["run", "optimizer", "step", "x", "y", "loss"]
+    result = compute(parse_hash(RACE), max_steps=20_000)
+    assert len(rows) == 1 + sum(len(r.points) for r in result.runs)
+    a = [r for r in rows[1:] if r[0] == "a"]
+    assert a[0][:5] == ["a", "adam", "0", "-1.5", "2.0"] and a[-1][2] == "400"
+    assert float(a[-1][3]) == result.runs[0].points[-1, 0]
+    assert file.filename == "gradscape-rosenbrock.csv" and file.media_type.startswith("text/csv")
+
+
+def test_json_has_the_state_runs_and_no_non_finite_number() -> None:
+    file = export_state(parse_hash(RACE), "json", max_steps=20_000)
+    text = file.content.decode()
+    assert "NaN" not in text and "Infinity" not in text
+    doc = orjson.loads(file.content)
+    assert doc["hash"] == RACE[1:]
+    assert doc["state"]["seed"] == 5 and doc["state"]["start"] == [-1.5, 2.0]
+    runs = {r["id"]: r for r in doc["runs"]}
+    assert runs["b"]["noise"] == 0.3 and runs["b"]["hyper"]["momentum"] == 0.9
+    assert runs["c"]["schedule"] == {"name": "step", "step_size": 50, "gamma": 0.5}
+    assert runs["d"]["status"] == "diverged" and len(runs["d"]["points"]) == runs["d"]["steps"] + 1
+    assert runs["d"]["stop_step"] < 400 and runs["a"]["stop_step"] == 400
+    assert np.isfinite(np.array(runs["d"]["points"])).all()
+
+
+def test_html_is_one_self_contained_file() -> None:
+    file = export_state(parse_hash(FORMULA), "html", max_steps=20_000)
+    text = file.content.decode()
+    assert file.media_type.startswith("text/html") and file.filename == "gradscape-custom.html"
+    assert text.count("</script>") == 3  # data, plotly.js, the player
+    for foreign in ("http://", "https://", "src=", "cdn"):
+        assert foreign not in text.split("<script>", 1)[0].lower() or foreign == "http://"
+    assert "<script src" not in text and '<link rel="stylesheet"' not in text
+    assert "seed 1" in text and "200 steps" in text
+    assert "#surface=custom&amp;expr=x%5E2%20%2B%203*y%5E2" in text
+
+
+def test_html_data_cannot_close_its_script_element() -> None:
+    state = parse_hash("surface=custom&expr=x%5E2%3C%2Fscript%3E&steps=5")
+    with pytest.raises(FieldError) as err:  # the formula is refused before any HTML exists
+        export_state(state, "html", max_steps=20_000)
+    assert err.value.field == "expr"
+    from server.export.html import script_json
+
+    assert "</script>" not in str(script_json({"a": "</script><b>"}))
+
+
+def test_gif_decodes_with_the_expected_frames() -> None:
+    state = parse_hash(
+        "surface=himmelblau&steps=2000&"
+        + "&".join(f"run=sgd,lr:{0.001 * (i + 1)}" for i in range(8))
+    )
+    file = export_state(state, "gif", max_steps=20_000)
+    image = Image.open(io.BytesIO(file.content))
+    assert image.format == "GIF" and image.size == (480, 400) and image.n_frames == 100
+    short = export_state(
+        parse_hash("surface=booth&steps=20&run=adam,lr:0.5"), "gif", max_steps=20_000
+    )
+    assert Image.open(io.BytesIO(short.content)).n_frames == 21
+    first, last = Image.open(io.BytesIO(short.content)), Image.open(io.BytesIO(short.content))
+    last.seek(last.n_frames - 1)
+    assert np.asarray(first.convert("RGB")).tolist() != np.asarray(last.convert("RGB")).tolist()
+
+
+def test_frame_steps_cover_the_race() -> None:
+    assert frame_steps(0) == [0]
+    assert frame_steps(5) == [0, 1, 2, 3, 4, 5]
+    steps = frame_steps(2000)
+    assert len(steps) == 100 and steps[0] == 0 and steps[-1] == 2000
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("surface=nowhere", "surface"),
+        ("surface=quadratic&p=kappa:-5", "p.kappa"),
+        ("surface=quadratic&p=bogus:1", "p.bogus"),
+        ("surface=custom&expr=x%2B%2B", "expr"),
+        ("run=adam,lr:-1", "run[0].hyper.lr"),
+        ("run=nothing", "run[0].optimizer"),
+        ("run=sgd,sched:nope", "run[0].schedule.name"),
+        ("run=adam,lr:fast", "run[0].hyper.lr"),
+        ("steps=30000", "steps"),
+    ],
+)
+def test_bad_races_name_the_field(text: str, field: str) -> None:
+    with pytest.raises(FieldError) as err:
+        compute(parse_hash(text), max_steps=20_000)
+    assert err.value.field == field, err.value.message
