@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     frame_ancestors: str = "*"
 
     max_sessions: int = 200
-    max_viewers: int = 500  # per lecture room
+    max_viewers: int = 2_000  # per lecture room (a lecture hall, phones and laptops)
     max_runs: int = 8
     max_steps: int = 100_000
     max_trajectory_steps: int = 20_000

@@ -111,6 +111,8 @@ def start(session: Session, msg: dict[str, Any]) -> None:
         stream = NetworkStream(race, network, torch=bool(built.info.get("torch")))
         extra = stream.ack()
     session.begin(stream)
+    session.description = describe_start(m, sps)
+    session.describe("start")
     session.reply({"type": "ack", "of": "start", "runs": race.ids, "step": 0, **extra})
     session.frame_now()
     session.status()
@@ -130,6 +132,7 @@ def set_(session: Session, msg: dict[str, Any]) -> None:
     schedule = check_schedule(m.schedule) if "schedule" in m.model_fields_set else None
     assert session.stream is not None
     step = session.stream.set(m.run, hyper, schedule, m.noise)
+    _describe_set(session, i, m)
     session.reply({"type": "ack", "of": "set", "run": m.run, "step": step})
 
 
@@ -168,6 +171,7 @@ def reset(session: Session, msg: dict[str, Any]) -> None:
     session.stream.reset()
     session.clock = Clock.PAUSED
     session.begin(session.stream)
+    session.describe("reset")
     session.reply({"type": "ack", "of": "reset", "step": 0})
     session.frame_now()
     session.status()
@@ -187,11 +191,41 @@ def room(session: Session, msg: dict[str, Any]) -> None:
             host = session.ws.headers.get("host", "127.0.0.1")
             scheme = "https" if session.ws.url.scheme == "wss" else "http"
             session.room = session.rooms.open(f"{scheme}://{host}", session.reply)
-        session.reply(session.room.info())
+            session.reply(session.room.info())
+            session.describe("open")  # a race in progress: viewers see it from this step on
+        else:
+            session.reply(session.room.info())
     elif session.room is not None:
         session.rooms.close(session.room)
         session.reply({"type": "room", "code": session.room.code, "closed": True})
         session.room = None
+
+
+def describe_start(m: StartMsg, steps_per_second: float) -> dict[str, Any]:
+    """The race as a room's viewers need it: the problem and every run's settings."""
+    return {
+        "problem": m.problem.model_dump(mode="json", exclude_none=True),
+        "runs": [run.model_dump(mode="json") for run in m.runs],
+        "seed": m.seed,
+        "max_steps": m.max_steps,
+        "steps_per_second": steps_per_second,
+    }
+
+
+def _describe_set(session: Session, index: int, m: SetMsg) -> None:
+    """Record an accepted ``set`` in the race's description and publish it."""
+    if session.description is None:
+        return
+    runs: list[dict[str, Any]] = session.description["runs"]
+    run = dict(runs[index])
+    if m.hyper:
+        run["hyper"] = {**run["hyper"], **m.hyper}
+    if "schedule" in m.model_fields_set:
+        run["schedule"] = m.schedule
+    if m.noise is not None:
+        run["noise"] = m.noise
+    runs[index] = run
+    session.describe("set", run=m.run)
 
 
 HANDLERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {

@@ -49,7 +49,10 @@ async def live(ws: WebSocket) -> None:
 
 @router.websocket("/ws/room/{code}")
 async def room_viewer(ws: WebSocket, code: str) -> None:
-    """A read-only view of a presenter's race: the path so far, then live frames and events."""
+    """A read-only view of a presenter's race: the path so far, then live frames and events.
+
+    Refusals (no such room, a full room) come as an ``error`` message a page can show, then a
+    close whose reason says the same."""
     settings: Settings = ws.app.state.settings
     rooms: Rooms = ws.app.state.rooms
     if not _allowed(ws, settings):
@@ -58,24 +61,52 @@ async def room_viewer(ws: WebSocket, code: str) -> None:
     await ws.accept()
     room = rooms.by_code.get(code.upper())
     if room is None:
-        await ws.close(CloseCode.POLICY_VIOLATION, f"no room {code!r}: check the code")
+        shown = code[:16]
+        await _refuse(
+            ws,
+            CloseCode.POLICY_VIOLATION,
+            f"no room {shown!r}: check the code (the room may have ended)",
+            f"There is no room {shown}. Check the code; the room may have ended.",
+        )
         return
     if len(room.viewers) >= settings.max_viewers:
-        await ws.close(CloseCode.TRY_AGAIN_LATER, "this room is full")
+        await _refuse(
+            ws,
+            CloseCode.TRY_AGAIN_LATER,
+            "this room is full",
+            f"Room {room.code} is full ({settings.max_viewers} viewers).",
+        )
         return
     viewer = Viewer(ws)
     history = room.join(viewer)
     try:
-        await ws.send_text(dumps_text({**room.info(), "role": "viewer"}))
+        async with asyncio.timeout(settings.send_timeout):
+            await ws.send_text(dumps_text({**room.info(), "role": "viewer"}))
         await viewer.serve(history, settings.send_timeout)
-    except (WebSocketDisconnect, TimeoutError):
-        pass
+    except (WebSocketDisconnect, TimeoutError, OSError, RuntimeError):
+        pass  # gone, or too slow: closed below
     finally:
         room.leave(viewer)
-    if ws.client_state is WebSocketState.CONNECTED:
-        reason = "too slow to follow the room" if viewer.lagging else "the room closed"
-        code_ = CloseCode.POLICY_VIOLATION if viewer.lagging else CloseCode.GOING_AWAY
-        try:
-            await asyncio.wait_for(ws.close(code_, reason), 1.0)
-        except Exception:  # the viewer is gone already
-            return
+    if viewer.gone or ws.client_state is not WebSocketState.CONNECTED:
+        return
+    if viewer.lagging:
+        await _close(ws, CloseCode.POLICY_VIOLATION, "too slow to follow the room")
+    else:
+        await _close(ws, CloseCode.GOING_AWAY, "the presenter ended the room")
+
+
+async def _refuse(ws: WebSocket, code: int, reason: str, message: str) -> None:
+    try:
+        async with asyncio.timeout(1.0):
+            await ws.send_text(dumps_text({"type": "error", "message": message, "field": "room"}))
+    except Exception:  # the viewer is gone already
+        return
+    await _close(ws, code, reason)
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    try:
+        async with asyncio.timeout(1.0):
+            await ws.close(code, reason)
+    except Exception:  # the viewer is gone or stalled; uvicorn drops the transport
+        return
