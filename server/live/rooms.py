@@ -5,10 +5,12 @@ status, acks) as text encoded once; the room offers that same string to every vi
 the messages since the current race began (its ``race`` message of a ``start`` or ``reset``; up to
 ``HISTORY_BYTES``), so a viewer who joins late first receives the path so far, then the live stream.
 
-Each viewer has a bounded queue and one sender coroutine (the endpoint's own) that sleeps on an
-``asyncio.Event`` and sends whatever is queued, each send under a timeout; one small task per viewer
-notices the viewer leaving. Publishing never awaits: a viewer whose queue is full, or whose send
-times out, is closed on its own, and neither the presenter nor the other viewers wait for it.
+A viewer that is keeping up gets each message sent at once, in the publishing call: the send
+starts eagerly (:mod:`server.live.eager`) and only one that has to wait for the client gets a task.
+Otherwise messages wait in the viewer's bounded queue for its sender coroutine (the endpoint's
+own), each send under a timeout; one small task per viewer notices the viewer leaving. Publishing
+never awaits: a viewer whose queue is full, or whose send times out, is closed on its own, and
+neither the presenter nor the other viewers wait for it.
 
 The presenter is told the number of viewers at most every ``NOTIFY_INTERVAL`` seconds (the first
 change at once, later ones coalesced), always ending on the true count.
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket
 
 from server.jsonenc import dumps_text
+from server.live.eager import start_eagerly
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a lecture hall
 CODE_LENGTH = 6
@@ -35,11 +38,25 @@ NOTIFY_INTERVAL = 0.25  # s between two viewer counts sent to the presenter
 class Viewer:
     """One read-only connection: a bounded queue of texts and the loop that sends them."""
 
-    __slots__ = ("ended", "gone", "lagging", "limit", "pending", "wake", "ws")
+    __slots__ = (
+        "ended",
+        "gone",
+        "idle",
+        "lagging",
+        "limit",
+        "pending",
+        "send_timeout",
+        "sending",
+        "wake",
+        "ws",
+    )
 
-    def __init__(self, ws: WebSocket, limit: int = VIEWER_QUEUE) -> None:
+    def __init__(self, ws: WebSocket, send_timeout: float, limit: int = VIEWER_QUEUE) -> None:
         self.ws = ws
+        self.send_timeout = send_timeout
         self.limit = limit
+        self.idle = False  # the sender waits for messages: one may be sent at once
+        self.sending: asyncio.Task[None] | None = None  # a send waiting for the viewer
         self.pending: deque[str] = deque()
         self.wake = asyncio.Event()
         self.ended = False  # no more messages will be offered; send what is queued, then stop
@@ -49,6 +66,9 @@ class Viewer:
     def offer(self, text: str) -> None:
         """Queue one message; a full queue ends the viewer as too slow (nothing is buffered)."""
         if self.ended:
+            return
+        if self.idle and self.sending is None:
+            self._send_now(text)
             return
         if len(self.pending) >= self.limit:
             self.lagging = True
@@ -62,7 +82,27 @@ class Viewer:
         self.ended = True
         self.wake.set()
 
-    async def serve(self, history: list[str], send_timeout: float) -> None:
+    def _send_now(self, text: str) -> None:
+        try:
+            task = start_eagerly(
+                self.ws.send_text(text), self.send_timeout, "gradscape-viewer-send"
+            )
+        except Exception:  # the viewer is gone
+            self.gone = True
+            self.end()
+            return
+        if task is not None:
+            self.sending = task
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self.sending = None
+        if not task.cancelled() and task.exception() is not None:
+            self.lagging = True  # the send timed out (or the viewer vanished meanwhile)
+            self.end()
+        self.wake.set()
+
+    async def serve(self, history: list[str]) -> None:
         """Send the history, then live messages, until the room ends, or the viewer leaves or
         lags. Raises TimeoutError when one send takes longer than ``send_timeout``."""
         watcher = asyncio.create_task(self._watch_input())
@@ -70,24 +110,29 @@ class Viewer:
             for text in history:
                 if self.gone or self.lagging:
                     return
-                async with asyncio.timeout(send_timeout):
+                async with asyncio.timeout(self.send_timeout):
                     await self.ws.send_text(text)
             while not self.gone and not self.lagging:
-                if self.pending:
-                    text = self.pending.popleft()
-                    async with asyncio.timeout(send_timeout):
-                        await self.ws.send_text(text)
-                elif self.ended:
-                    return
-                else:
+                if self.sending is not None or not (self.pending or self.ended):
+                    self.idle = self.sending is None
                     self.wake.clear()
                     await self.wake.wait()
+                    self.idle = False
+                elif self.pending:
+                    text = self.pending.popleft()
+                    async with asyncio.timeout(self.send_timeout):
+                        await self.ws.send_text(text)
+                else:
+                    return
         except TimeoutError:
             self.lagging = True
             raise
         finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+            self.idle = False
+            tasks = [watcher] if self.sending is None else [watcher, self.sending]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _watch_input(self) -> None:
         """Viewers only watch: their messages are read (to notice a disconnect) and ignored."""

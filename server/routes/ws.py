@@ -77,12 +77,12 @@ async def room_viewer(ws: WebSocket, code: str) -> None:
             f"Room {room.code} is full ({settings.max_viewers} viewers).",
         )
         return
-    viewer = Viewer(ws)
+    viewer = Viewer(ws, settings.send_timeout)
     history = room.join(viewer)
     try:
         async with asyncio.timeout(settings.send_timeout):
             await ws.send_text(dumps_text({**room.info(), "role": "viewer"}))
-        await viewer.serve(history, settings.send_timeout)
+        await viewer.serve(history)
     except (WebSocketDisconnect, TimeoutError, OSError, RuntimeError):
         pass  # gone, or too slow: closed below
     finally:
