@@ -404,7 +404,8 @@ class Race:
         rows: list[_Row] = []
         quiet = True
         for g in self._groups:
-            self._choose_mode(g)
+            if g.rows is None or len(g.rows) > FAST_ROWS:
+                self._choose_mode(g)
             if g.rows is None:
                 array_runs += g.index
                 quiet = False
@@ -686,6 +687,9 @@ class Race:
                 if end is not None:
                     ended.append((end[0], count, row.run, end[1]))
                 count += 1
+        if not ended:
+            self.step = first + n - 1
+            return
         ended.sort()
         last = first + n - 1 if len(ended) < count else ended[-1][0]
         for step in sorted({e[0] for e in ended}):

@@ -6,7 +6,7 @@ A stream buffers what its race produced since the last frame; the session decide
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -95,14 +95,6 @@ def surface_points(chunks: list[Chunk]) -> dict[str, Any]:
             np.concatenate([c.loss for c in chunks]),
             np.concatenate([c.gnorm for c in chunks]),
         )
-    return {
-        "step": chunks[0].step,
-        "x": _writable(x),
-        "y": _writable(y),
-        "loss": _writable(loss),
-        "gnorm": _writable(gnorm),
-    }
-
-
-def _writable(values: Sequence[float] | np.ndarray) -> Sequence[float] | np.ndarray:
-    return np.ascontiguousarray(values) if isinstance(values, np.ndarray) else values
+    if isinstance(x, np.ndarray):  # views of a block's arrays
+        x, y, loss, gnorm = (np.ascontiguousarray(a) for a in (x, y, loss, gnorm))
+    return {"step": chunks[0].step, "x": x, "y": y, "loss": loss, "gnorm": gnorm}
