@@ -181,6 +181,9 @@ def speed(session: Session, msg: dict[str, Any]) -> None:
     m = SpeedMsg.model_validate(msg)
     session.steps_per_second = _check_speed(session, m.steps_per_second)
     session.restart_clock()
+    if session.description is not None:
+        session.description["steps_per_second"] = session.steps_per_second
+        session.describe("speed")
     session.reply({"type": "ack", "of": "speed", "steps_per_second": session.steps_per_second})
 
 

@@ -245,7 +245,7 @@ export class RoomViewer {
     if (msg.of === 'set' && typeof msg.run === 'string') {
       const i = next.runs.findIndex((_, k) => (msg.runs[k]?.id ?? '') === msg.run);
       race.unacked.set(msg.run, [...(race.unacked.get(msg.run) ?? []), changeText(before.runs[i], next.runs[i])]);
-    } else {
+    } else if (msg.of !== 'speed') {
       const ids = /** @type {any[]} */ (msg.runs).map((r) => String(r.id));
       app.p.store.reset(ids);
       race.startMessage = { ...msg, type: 'start' };

@@ -136,11 +136,17 @@ def test_a_set_reaches_viewers_and_late_joiners_get_the_current_settings(
                 assert update["runs"][0]["hyper"] == {"lr": 0.01}  # the other run unchanged
                 ack = await recv(early)
                 assert ack == {"type": "ack", "of": "set", "run": "b", "step": 6}
+                await presenter.send('{"type": "speed", "steps_per_second": 90}')
+                update = await until(early, lambda m: m["type"] == "race")
+                assert update["of"] == "speed" and update["steps_per_second"] == 90
+                assert update["runs"][1]["hyper"] == {"lr": 0.02}
+                ack = await recv(early)
+                assert ack == {"type": "ack", "of": "speed", "steps_per_second": 90}
             async with connect(url, additional_headers=origin) as late:
                 seen: list[Msg] = []
-                await until(late, lambda m: m.get("of") == "set" and m["type"] == "ack", seen)
+                await until(late, lambda m: m.get("of") == "speed" and m["type"] == "ack", seen)
                 races = [m for m in seen if m["type"] == "race"]
-                assert [r["of"] for r in races] == ["start", "set"]
+                assert [r["of"] for r in races] == ["start", "set", "speed"]
                 assert races[-1]["runs"][1]["hyper"] == {"lr": 0.02}
                 assert len(path(seen)) == 6  # steps 0..5 before the set
             await presenter.send('{"type": "reset"}')
