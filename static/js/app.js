@@ -28,6 +28,10 @@ import { NetworkPanel } from './networkpanel.js';
 import { RegressionPanel } from './regressionpanel.js';
 import { ModeSwitch } from './modeswitch.js';
 import { showMode } from './modes.js';
+import { RoomPresenter, RoomViewer, roomCode, roomSocketUrl } from './room.js';
+import { ShareDialog } from './share.js';
+import { Presenter } from './presenter.js';
+import { isEmbedded, setupEmbed } from './embed.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -55,6 +59,7 @@ function plotlyAndPage() {
 
 async function main() {
   let state = parseHash(location.hash);
+  const room = roomCode(); // a viewer of a lecture room: read-only
   // Ask for everything at once, while plotly.js loads; the first contour waits for nothing else.
   const surfaces = api.surfaces();
   const optimizers = api.optimizers();
@@ -68,24 +73,35 @@ async function main() {
   const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
   /** @type {Controller} */
   let app;
-  const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => app.pickStart(x, y));
+  const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => {
+    if (!room) app.pickStart(x, y);
+  });
   const first = await firstSurface;
   if (first) {
     await contour.setSurface(first.surface);
     performance.mark('gradscape:first-contour');
   }
 
-  const connection = new Connection(socketUrl(), {
+  const connection = new Connection(room ? roomSocketUrl(room) : socketUrl(), {
     open: (reconnected) => {
       setConnection('open', 'Connected');
       app.connected(reconnected);
     },
-    message: (m) => race.receive(m),
+    message: (m) => {
+      if (viewer?.receive(m)) return;
+      roomPanel?.receive(m);
+      race.receive(m);
+    },
     drop: ({ retryIn }) => {
       setConnection('lost', 'Reconnecting…');
       notices.connectionLost(retryIn);
+      roomPanel?.showEnded();
     },
   });
+  const viewer = room ? new RoomViewer(room, connection) : null;
+  const roomButton = document.getElementById('room-button');
+  const roomPanel =
+    room || !roomButton ? null : new RoomPresenter(/** @type {HTMLButtonElement} */ (roomButton), byId('room-panel'), connection);
   const race = new Race(connection, store, {
     clock: (clock, step) => app.p.toolbar.setPlaying(clock === 'running' && race.playing),
     event: (run, event, step, message) => app.runEvent(run, event, step, message),
@@ -165,16 +181,26 @@ async function main() {
     regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.changeRegression(reg) }),
   });
   app.showView(state.view);
-  bindKeys({
+  const presenter = new Presenter(app);
+  const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
+  byId('share-button').addEventListener('click', () => share?.open());
+  setupEmbed(app);
+  if (state.present) presenter.set(true, false);
+  if (!room) bindKeys({
     togglePlay: () => app.togglePlay(),
     step: () => app.stepOnce(),
     reset: () => app.reset(),
     fullscreen: () => toggleFullscreen(byId('stage')),
+    share: share ? () => share.open() : undefined,
+    present: isEmbedded() ? undefined : () => presenter.toggle(),
+    help: () => presenter.showHelp(),
+    clicker: (direction) => presenter.clicker(direction),
   });
   startRenderLoop(app);
 
   const ok = first ? await app.showSurface(first) : await app.loadSurface();
-  if (ok) app.startRace();
+  if (ok && !room) app.startRace();
+  viewer?.attach(app);
   connection.connect();
 
   /** @param {string} stateName @param {string} text */

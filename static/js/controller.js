@@ -299,9 +299,10 @@ export class Controller {
     }
   }
 
-  stepOnce() {
+  /** @param {number} [n]  steps: 1 from the step button, more from a presenter's clicker */
+  stepOnce(n = 1) {
     if (this.p.race.clock === 'done') return;
-    this.p.race.step(1);
+    this.p.race.step(n);
     this.p.toolbar.setPlaying(false);
   }
 

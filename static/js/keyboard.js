@@ -1,11 +1,22 @@
 // @ts-check
 /**
- * Keyboard shortcuts: space play/pause, right arrow one step, r reset, f fullscreen.
+ * Keyboard shortcuts: space play/pause, right arrow one step, r reset, f fullscreen, s share,
+ * p presenter mode, ? the list of keys, and a presenter's clicker (Page Down / Page Up).
  * They stay out of the way of form fields: typing in a field, moving a slider with the arrows or
  * pressing space on a button does what it always does.
  */
 
-/** @typedef {{togglePlay: () => void, step: () => void, reset: () => void, fullscreen: () => void}} Actions */
+/**
+ * @typedef {Object} Actions
+ * @property {() => void} togglePlay
+ * @property {() => void} step
+ * @property {() => void} reset
+ * @property {() => void} fullscreen
+ * @property {() => void} [share]
+ * @property {() => void} [present]
+ * @property {() => void} [help]
+ * @property {(direction: 'next' | 'previous') => boolean} [clicker]  false: the key keeps its usual job
+ */
 
 /** @param {EventTarget | null} target */
 function isField(target) {
@@ -33,6 +44,8 @@ function isButtonLike(target) {
 export function bindKeys(actions) {
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || isField(e.target)) return;
+    // an open dialog has the keyboard: Esc closes it, the race keys wait
+    if (e.target instanceof Element && e.target.closest('dialog[open]')) return;
     switch (e.key) {
       case ' ':
         if (isButtonLike(e.target)) return;
@@ -48,6 +61,24 @@ export function bindKeys(actions) {
       case 'f':
       case 'F':
         actions.fullscreen();
+        break;
+      case 's':
+      case 'S':
+        if (!actions.share) return;
+        actions.share();
+        break;
+      case 'p':
+      case 'P':
+        if (!actions.present) return;
+        actions.present();
+        break;
+      case '?':
+        if (!actions.help) return;
+        actions.help();
+        break;
+      case 'PageDown':
+      case 'PageUp':
+        if (!actions.clicker?.(e.key === 'PageDown' ? 'next' : 'previous')) return;
         break;
       default:
         return;

@@ -41,7 +41,10 @@
  * @property {Mode} mode
  * @property {NetState} net  the network problem (network mode)
  * @property {RegState} reg  the two-parameter regression (regression mode)
+ * @property {Controls} controls  what an embedded page shows of the toolbar (the full page ignores it)
+ * @property {boolean} present  presenter mode: large type, thick lines, high contrast
  */
+/** @typedef {'none' | 'play' | 'all'} Controls */
 /** @typedef {'surface' | 'network' | 'regression'} Mode */
 /**
  * @typedef {Object} NetState  the `network` of a start message (docs/protocol.md, Networks)
@@ -311,6 +314,20 @@ const view = {
   read: (t) => (t === 'contour' || t === 'surface' ? t : undefined),
 };
 
+export const CONTROLS = /** @type {const} */ (['none', 'play', 'all']);
+
+/** @type {Codec<Controls>} */
+const controls = {
+  write: (v) => v,
+  read: (t) => /** @type {Controls[]} */ ([...CONTROLS]).find((c) => c === t),
+};
+
+/** @type {Codec<boolean>} */
+const flag = {
+  write: (v) => (v ? '1' : '0'),
+  read: (t) => (t === '1' || t === 'true' ? true : t === '0' || t === 'false' ? false : undefined),
+};
+
 const SCHED_PREFIX = 'sched.';
 
 /** @type {Codec<RunState>} */
@@ -410,6 +427,8 @@ export const FIELDS = [
   { key: 'speed', prop: 'speed', codec: positive, default: 60, write: 'changed' },
   { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed', when: hasStart },
   { key: 'run', prop: 'runs', codec: run, default: DEFAULT_RUNS, many: true, write: 'always' },
+  { key: 'controls', prop: 'controls', codec: controls, default: 'play', write: 'changed' },
+  { key: 'present', prop: 'present', codec: flag, default: false, write: 'changed' },
 ];
 
 /** @returns {AppState} */
