@@ -14,6 +14,10 @@ class Settings(BaseSettings):
     # Extra origins allowed to open the websocket, e.g. ["https://slides.example.org"].
     # The server's own origin (the Host the page was loaded from) is always allowed.
     allowed_origins: list[str] = Field(default_factory=list)
+    # Base URL of lecture-room links and QR codes, e.g. "http://192.168.1.20:8000" (default: the
+    # address the presenter's page came from, or this computer's network address when that is
+    # 127.0.0.1 and the server listens on 0.0.0.0).
+    public_url: str | None = None
     # Value of Content-Security-Policy: frame-ancestors for the pages ("*" lets any site embed).
     frame_ancestors: str = "*"
 

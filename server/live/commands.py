@@ -10,6 +10,7 @@ from pydantic import Field, StrictBool, StrictInt
 from server.engine import Race
 from server.errors import FieldError
 from server.live.network_stream import NetworkStream
+from server.live.public_url import public_base
 from server.live.state import Clock
 from server.live.streams import Stream, SurfaceStream
 from server.problems.factory import build_problem
@@ -191,9 +192,12 @@ def room(session: Session, msg: dict[str, Any]) -> None:
     m = RoomMsg.model_validate(msg)
     if m.action == "open":
         if session.room is None:
-            host = session.ws.headers.get("host", "127.0.0.1")
-            scheme = "https" if session.ws.url.scheme == "wss" else "http"
-            session.room = session.rooms.open(f"{scheme}://{host}", session.reply)
+            base = public_base(
+                session.ws.headers.get("host", "127.0.0.1"),
+                session.ws.url.scheme == "wss",
+                session.settings,
+            )
+            session.room = session.rooms.open(base, session.reply)
             session.reply(session.room.info())
             session.describe("open")  # a race in progress: viewers see it from this step on
         else:
