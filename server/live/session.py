@@ -295,7 +295,7 @@ class Session:
                 self._send_frame()
                 self.status()
                 self._flush()
-            if self._tick_due:
+            if self._tick_due and self._sending is None:  # a stalled client: no new frames
                 self._tick_due = False
                 if self.clock is Clock.RUNNING:
                     await self._advance(self._due(loop.time()))
