@@ -188,6 +188,9 @@ export class ShareDialog {
         : 'Scan it to open this race on a phone.';
     }
     this.fillEmbed();
+    const surfaces = state.mode === 'surface';
+    byId('export-links').hidden = !surfaces;
+    byId('export-note').hidden = surfaces;
     for (const a of this.modal.dialog.querySelectorAll('a[data-format]')) {
       const link = /** @type {HTMLAnchorElement} */ (a);
       const format = link.dataset.format ?? 'json';

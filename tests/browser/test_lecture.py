@@ -235,6 +235,18 @@ def test_share_dialog_opens_with_the_keyboard_and_shares_this_race(
     expect(gs.locator("#keys-dialog")).to_be_hidden()
 
 
+def test_share_dialog_in_networks_mode_offers_images_not_surface_files(
+    gs: Page, base_url: str
+) -> None:
+    gs.goto(f"{base_url}/#mode=network")
+    expect(gs.locator("#conn")).to_have_attribute("data-state", "open")
+    gs.keyboard.press("s")
+    expect(gs.locator("#share-dialog")).to_be_visible()
+    expect(gs.locator("#export-links")).to_be_hidden()
+    expect(gs.locator("#export-note")).to_be_visible()
+    expect(gs.locator("#export-images button").first).to_be_visible()
+
+
 # --- presenter mode --------------------------------------------------------------------------
 
 
