@@ -8,6 +8,8 @@ import pytest
 
 from server.live.eager import start_eagerly
 
+from .conftest import run_async
+
 
 class Gate:
     """A coroutine that records its steps and, if asked, waits for an event first."""
@@ -33,7 +35,7 @@ def test_a_coroutine_that_need_not_wait_runs_at_once() -> None:
         assert start_eagerly(gate.send(wait=False), 1.0, "t") is None
         assert gate.log == ["begin", "end"]
 
-    asyncio.run(go())
+    run_async(go)
 
 
 def test_a_coroutine_that_waits_finishes_in_a_task() -> None:
@@ -47,7 +49,7 @@ def test_a_coroutine_that_waits_finishes_in_a_task() -> None:
         await task
         assert gate.log == ["begin", "end"]
 
-    asyncio.run(go())
+    run_async(go)
 
 
 def test_an_error_raised_at_once_reaches_the_caller() -> None:
@@ -58,7 +60,7 @@ def test_an_error_raised_at_once_reaches_the_caller() -> None:
         with pytest.raises(ConnectionResetError):
             start_eagerly(broken(), 1.0, "t")
 
-    asyncio.run(go())
+    run_async(go)
 
 
 def test_a_wait_past_the_timeout_cancels_the_coroutine() -> None:
@@ -70,7 +72,7 @@ def test_a_wait_past_the_timeout_cancels_the_coroutine() -> None:
             await task
         assert gate.log == ["begin", "cancelled"]
 
-    asyncio.run(go())
+    run_async(go)
 
 
 def test_cancelling_the_task_cancels_the_coroutine() -> None:
@@ -84,4 +86,4 @@ def test_cancelling_the_task_cancels_the_coroutine() -> None:
             await task
         assert gate.log == ["begin", "cancelled"]
 
-    asyncio.run(go())
+    run_async(go)
