@@ -1,0 +1,112 @@
+"""advance_together: many races stepped as shared columns give what each gives alone, bit for bit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from server.engine import Chunk, Race, RunConfig, Stop, advance_together
+from server.optim.registry import OPTIMIZERS, validate_hyper
+from server.optim.schedules import parse_schedule
+from server.problems.surfaces import get_surface
+
+Result = tuple[dict[str, Chunk], list[Stop]]
+
+
+def config(run_id: str, optimizer: str, start: Sequence[float], **hyper: Any) -> RunConfig:
+    return RunConfig(run_id, optimizer, validate_hyper(optimizer, hyper), np.array(start))
+
+
+def races() -> list[Race]:
+    """Every optimizer, several surfaces and starts, runs that diverge or converge mid-tick, a
+    race that reaches max_steps mid-tick, and races that must go alone (newton's numpy group,
+    noise, a schedule)."""
+    rosenbrock = get_surface("rosenbrock")
+    quadratic = get_surface("quadratic", {"kappa": 10.0})
+    made: list[Race] = []
+    for s, start in enumerate([(-1.5, 2.0), (0.5, -0.3), (1.2, 1.1)]):
+        runs = [
+            config(f"{name}{s}", name, start) for name in sorted(OPTIMIZERS) if name != "newton"
+        ]
+        made.append(Race(rosenbrock, runs, seed=s, max_steps=500))
+    made.append(Race(rosenbrock, [config("newton", "newton", (-1.5, 2.0), lr=0.5)]))
+    made.append(
+        Race(
+            quadratic,
+            [
+                config("blowup", "sgd", (1.0, 1.0), lr=3.0),  # far beyond 2/lambda_max
+                config("slow", "sgd", (1.0, 1.0), lr=0.01),
+                config("fast", "sgd", (0.001, 0.001), lr=0.19),  # converges within the test
+                config("adam", "adam", (1.0, -1.0), lr=0.1),
+            ],
+            max_steps=400,
+        )
+    )
+    made.append(Race(quadratic, [config("short", "momentum", (1.0, 0.5), lr=0.01)], max_steps=7))
+    noisy = config("noisy", "adam", (-1.0, 1.0), lr=0.01)
+    made.append(
+        Race(
+            rosenbrock,
+            [
+                RunConfig(noisy.id, noisy.optimizer, noisy.hyper, noisy.start, noise=0.5),
+                RunConfig(
+                    "cosine",
+                    "sgd",
+                    validate_hyper("sgd", {"lr": 1e-3}),
+                    np.array([0.0, 0.0]),
+                    schedule=parse_schedule({"name": "cosine", "T_max": 50}),
+                ),
+            ],
+            seed=3,
+        )
+    )
+    return made
+
+
+def same(mine: Sequence[Result], theirs: Sequence[Result]) -> None:
+    for (chunks, stops), (ref_chunks, ref_stops) in zip(mine, theirs, strict=True):
+        assert stops == ref_stops
+        assert chunks.keys() == ref_chunks.keys()
+        for run_id, chunk in chunks.items():
+            ref = ref_chunks[run_id]
+            assert chunk.step == ref.step, run_id
+            for a, b in ((chunk.params, ref.params), (chunk.loss, ref.loss)):
+                assert a.shape == b.shape, run_id
+                np.testing.assert_array_equal(a.view(np.uint64), b.view(np.uint64), run_id)
+            np.testing.assert_array_equal(chunk.gnorm.view(np.uint64), ref.gnorm.view(np.uint64))
+
+
+def play(advance: Callable[[list[Race], list[int]], list[Result]]) -> list[list[Result]]:
+    every = races()
+    ticks = [[2] * len(every), [1, 3, 2, 2, 5, 2, 1], [2] * len(every)] * 60  # mixed counts too
+    return [advance(every, counts) for counts in ticks]
+
+
+def test_together_equals_alone_tick_by_tick() -> None:
+    alone = play(lambda rs, counts: [r.advance(n) for r, n in zip(rs, counts, strict=True)])
+    together = play(lambda rs, counts: advance_together(list(zip(rs, counts, strict=True))))
+    for mine, theirs in zip(together, alone, strict=True):
+        same(mine, theirs)
+    stops = [s for tick in alone for _, tick_stops in tick for s in tick_stops]
+    assert {s.status.value for s in stops} == {"diverged", "converged", "finished"}
+
+
+def test_changes_between_ticks_apply_the_same_way() -> None:
+    def make() -> list[Race]:
+        runs = [config("a", "adam", (-1.5, 2.0), lr=0.01), config("m", "momentum", (1, 1))]
+        return [Race(get_surface("himmelblau"), runs, seed=i) for i in range(3)]
+
+    def tick(rs: list[Race], k: int, together: bool) -> list[Result]:
+        if k == 5:
+            rs[1].set("a", hyper=validate_hyper("adam", {"lr": 0.05}))
+        if k == 9:
+            rs[2].reset()
+        if together:
+            return advance_together([(r, 2) for r in rs])
+        return [r.advance(2) for r in rs]
+
+    a, b = make(), make()
+    for k in range(20):
+        same(tick(a, k, True), tick(b, k, False))
