@@ -76,22 +76,31 @@ class RunConfig:
 class Chunk:
     """Consecutive points of one run: ``params[i]`` is the point of step ``step + i``.
 
-    The rows mode hands its points over as Python tuples ``(*point, loss, gnorm)``; they become
-    arrays only when asked for (a frame writes the tuples' columns directly).
+    The fast paths hand their points over as they made them: Python tuples
+    ``(*point, loss, gnorm)`` (rows mode), or a ``(D + 2, k)`` table whose rows are the
+    coordinates, the losses and the gradient norms (:func:`advance_together`). They become
+    arrays only when asked for; a frame writes their columns directly.
     """
 
-    __slots__ = ("_dim", "_gnorm", "_loss", "_params", "_rows", "step")
+    __slots__ = ("_dim", "_gnorm", "_loss", "_params", "_rows", "_table", "step")
 
     def __init__(self, step: int, params: Array, loss: Array, gnorm: Array) -> None:
         self.step = step
         self._params, self._loss, self._gnorm = params, loss, gnorm
         self._rows: list[tuple[float, ...]] | None = None
+        self._table: Array | None = None
         self._dim = params.shape[1]
 
     @classmethod
     def of_rows(cls, step: int, rows: list[tuple[float, ...]], dim: int) -> Chunk:
         chunk = cls.__new__(cls)
-        chunk.step, chunk._rows, chunk._dim = step, rows, dim
+        chunk.step, chunk._rows, chunk._table, chunk._dim = step, rows, None, dim
+        return chunk
+
+    @classmethod
+    def of_table(cls, step: int, table: Array) -> Chunk:
+        chunk = cls.__new__(cls)
+        chunk.step, chunk._rows, chunk._table, chunk._dim = step, None, table, len(table) - 2
         return chunk
 
     def _arrays(self) -> None:
@@ -99,6 +108,10 @@ class Chunk:
             table = np.array(self._rows)
             self._params, self._loss, self._gnorm = table[:, :-2], table[:, -2], table[:, -1]
             self._rows = None
+        elif self._table is not None:
+            table = self._table
+            self._params, self._loss, self._gnorm = table[:-2].T, table[-2], table[-1]
+            self._table = None
 
     @property
     def params(self) -> Array:  # (k, D)
@@ -119,6 +132,9 @@ class Chunk:
         """Each coordinate's values, then the losses, then the gradient norms."""
         if self._rows is not None:
             return list(zip(*self._rows, strict=True))
+        if self._table is not None:
+            values: list[Sequence[float] | Array] = self._table.tolist()
+            return values
         return [*(self._params[:, d] for d in range(self._dim)), self._loss, self._gnorm]
 
 
@@ -395,7 +411,7 @@ class Race:
         return True
 
     def _finish_joined(
-        self, n: int, ends: Mapping[int, tuple[int, RunStatus]]
+        self, n: int, ends: Mapping[int, tuple[int, RunStatus]], recorded: Mapping[int, Array]
     ) -> tuple[dict[str, Chunk], list[Stop]]:
         """After :func:`advance_together` stepped this race's rows ``n`` times: its chunks and
         stops, exactly as :meth:`advance` would have returned them."""
@@ -405,9 +421,9 @@ class Race:
         self._end_rows_block(first, n, ends, stops)
         chunks: dict[str, Chunk] = {}
         for row in rows:
-            if row.points:
-                chunks[self.configs[row.run].id] = Chunk.of_rows(first, row.points, self._dim)
-                row.points = []
+            points = recorded.get(id(row))
+            if points is not None:
+                chunks[self.configs[row.run].id] = Chunk.of_table(first, points)
         if self.step >= self.max_steps:
             stops += self._stop([(i, RunStatus.FINISHED) for g in self._groups for i in g.index])
         return chunks, stops
@@ -858,11 +874,12 @@ def advance_together(work: Sequence[tuple[Race, int]]) -> list[tuple[dict[str, C
             rows += g.rows
             firsts += [race.step + 1] * len(g.rows)
     ends: dict[int, tuple[int, RunStatus]] = {}
+    recorded: dict[int, Array] = {}
     with np.errstate(all="ignore"):
         for (_, n), (fast, rows, firsts) in batches.items():
-            _columns_together(fast, rows, firsts, n, ends)
+            _columns_together(fast, rows, firsts, n, ends, recorded)
     for i, race, n in joined:
-        results[i] = race._finish_joined(n, ends)
+        results[i] = race._finish_joined(n, ends, recorded)
     return results
 
 
@@ -872,41 +889,48 @@ def _columns_together(
     firsts: list[int],
     n: int,
     ends: dict[int, tuple[int, RunStatus]],
+    recorded: dict[int, Array],
 ) -> None:
-    """``n`` updates of ``rows`` (of several races) as columns; record their points in the rows
-    and, by ``id`` of the row, the step at which a run stopped and how."""
+    """``n`` updates of ``rows`` (of several races) as columns. By ``id`` of the row: its new
+    points as a ``(D + 2, k)`` array (coordinates, loss, gradient norm) in ``recorded``, and
+    where and how it stopped in ``ends``."""
     m = len(rows)
     params: list[Column] = list(np.array([row.params for row in rows]).T)
     grad: list[Column] = list(np.array([row.grad for row in rows]).T)
     state: list[Column] = [uniform(c) for c in np.array([row.state for row in rows]).T]
     hyper: list[Column] = [uniform(c) for c in np.array([row.hyper for row in rows]).T]
+    dim = len(params)
     work = [np.empty(m) for _ in range(fast.buffers)]
-    width = len(params) + 2 + fast.carried
-    results = ([np.empty(m) for _ in range(width)], [np.empty(m) for _ in range(width)])
-    running = list(range(m))
+    carried = (
+        [np.empty(m) for _ in range(fast.carried)],
+        [np.empty(m) for _ in range(fast.carried)],
+    )
+    table = np.empty((n, dim + 2, m))  # the columns step writes each step's points straight here
+    counts = [n] * m
+    running = set(range(m))
     for k in range(n):
-        out = results[k % 2]
+        out = [*table[k], *carried[k % 2]]
         step: Any = fast.columns_fn(params, grad, state, hyper, work, out)
         new, loss, new_grad, gnorm, updates, new_state = step
-        points = np.stack((*new, loss, gnorm), axis=1).tolist()
-        stopping = not np.isfinite(np.add.reduce(loss + gnorm)) or gnorm.min() <= CONVERGED_GNORM
-        if not stopping and len(running) == m:
-            for row, point in zip(rows, points, strict=True):
-                row.points.append(point)
-        else:
-            for j in list(running):
-                row = rows[j]
-                if not math.isfinite(points[j][-2] + points[j][-1]):
-                    ends[id(row)] = (firsts[j] + k, RunStatus.DIVERGED)
-                    running.remove(j)
-                    continue
-                row.points.append(points[j])
-                if points[j][-1] <= CONVERGED_GNORM and _converged(
+        total = np.add.reduce(loss + gnorm)
+        if not math.isfinite(total) or gnorm.min() <= CONVERGED_GNORM:
+            for j in sorted(running):
+                if not math.isfinite(loss[j] + gnorm[j]):
+                    ends[id(rows[j])] = (firsts[j] + k, RunStatus.DIVERGED)
+                    counts[j] = k
+                elif gnorm[j] <= CONVERGED_GNORM and _converged(
                     _row_of(updates, j), _row_of(new, j)
                 ):
-                    ends[id(row)] = (firsts[j] + k, RunStatus.CONVERGED)
-                    running.remove(j)
+                    ends[id(rows[j])] = (firsts[j] + k, RunStatus.CONVERGED)
+                    counts[j] = k + 1
+                else:
+                    continue
+                running.discard(j)
         params, grad, state = list(new), _owned(new_grad, out), _owned(new_state, out)
+    by_row = np.ascontiguousarray(table.transpose(2, 1, 0))  # (m, D + 2, n)
+    for j, row in enumerate(rows):
+        if counts[j]:
+            recorded[id(row)] = by_row[j] if counts[j] == n else by_row[j][:, : counts[j]]
     columns = zip(
         np.stack(params, axis=1).tolist(),
         np.stack(grad, axis=1).tolist(),

@@ -23,7 +23,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.engine import Race, Stop
+from server.engine import Chunk, Race, Stop
 from server.errors import FieldError, from_validation
 from server.jsonenc import dumps_text
 from server.live import commands
@@ -32,7 +32,7 @@ from server.live.explain import explain
 from server.live.ratelimit import TokenBucket
 from server.live.rooms import Room, Rooms
 from server.live.state import Clock, CloseCode
-from server.live.streams import Stream
+from server.live.streams import Stream, SurfaceStream
 from server.live.ticker import ticker_for
 from server.problems.factory import Built
 from server.settings import Settings
@@ -75,6 +75,7 @@ class Session:
         self._announce_done = False
         self._wake = asyncio.Event()
         self._tick_due = False  # a heavy stream's frame is due
+        self._planned: SurfaceStream | None = None  # advanced by the ticker this tick
         self._texts: deque[str] = deque()  # encoded, waiting behind a send in progress
         self._sending: asyncio.Task[None] | None = None  # a send waiting for the client
         self._failure: BaseException | None = None
@@ -259,24 +260,44 @@ class Session:
         self._requested += n
         self._wake.set()
 
-    def tick(self, now: float) -> None:
-        """The ticker's call: advance to the step due at loop time ``now`` and send the frame.
+    def plan(self, now: float) -> tuple[Race, int] | None:
+        """The ticker's first call: replies out, then the race and the steps due at loop time
+        ``now``, which the ticker advances together with every other session's.
 
         A heavy stream is advanced by the producer in the worker thread instead; a client that
         has not taken the last message yet is skipped (its next frame will be fuller).
         """
         stream = self.stream
         if stream is None or self.clock is not Clock.RUNNING or self._failure is not None:
-            return
+            return None
         if stream.heavy or self._lock.locked():
             self._tick_due = True
             self._wake.set()
-            return
+            return None
         if self._sending is not None:
-            return
+            return None
         self._flush()
-        self._advance_light(self._due(now))
+        n = self._due(now)
+        if n <= 0 or not isinstance(stream, SurfaceStream) or stream is not self.stream:
+            self._advance_light(n)
+            self._send_frame()
+            return None
+        self._planned = stream
+        return stream.race, n
+
+    def ticked(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
+        """The ticker's second call: the planned steps are done; send their frame."""
+        stream, self._planned = self._planned, None
+        if stream is None or stream is not self.stream:
+            return
+        stream.accept(chunks)
+        self._advanced(stream, stops)
         self._send_frame()
+
+    def failed(self) -> None:
+        """The ticker could not advance this race (it logged why): stop the race."""
+        self._planned = None
+        self._stop_race()
 
     async def _produce(self) -> None:
         """Everything not paced by the ticker: replies, ``step`` requests, heavy streams."""
@@ -352,6 +373,9 @@ class Session:
     def _race_failed(self) -> None:
         """A bug of ours: stop this race, keep the session, log the trace."""
         log.exception("session %s: advancing the race failed", self.id)
+        self._stop_race()
+
+    def _stop_race(self) -> None:
         self.error("", "The race stopped on an internal error (logged); start it again.")
         self.stream, self.clock = None, Clock.IDLE
 

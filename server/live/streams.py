@@ -55,9 +55,13 @@ class SurfaceStream:
 
     def advance(self, n: int) -> list[Stop]:
         chunks, stops = self.race.advance(n)
+        self.accept(chunks)
+        return stops
+
+    def accept(self, chunks: Mapping[str, Chunk]) -> None:
+        """Buffer points the race produced (alone, or advanced with others by the ticker)."""
         for run, chunk in chunks.items():
             self._pending.setdefault(run, []).append(chunk)
-        return stops
 
     def take_frame(self) -> dict[str, Any] | None:
         if not self._pending:

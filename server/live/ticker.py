@@ -1,8 +1,11 @@
 """One clock for every live session of an event loop.
 
-Thirty times a second the ticker asks each session to advance its race and send the frame. A
-timer and a wake-up per session cost more than the session's work itself; one task walking a
-list of sessions costs a function call each. The ticker runs while any session is registered.
+Thirty times a second the ticker asks each session what its race needs, advances all those races
+at once (:func:`server.engine.advance_together`: the runs of every session that use the same
+optimizer on the same surface step together as numpy columns), then lets each session send its
+frame. A timer and a wake-up per session cost more than the session's work itself; one task
+walking a list of sessions costs a function call each. The ticker runs while any session is
+registered.
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ import logging
 import weakref
 from typing import Protocol
 
+from server.engine import Chunk, Race, Stop, advance_together
+
 log = logging.getLogger("gradscape.ticker")
 
 
 class Ticking(Protocol):
-    def tick(self, now: float) -> None:
-        """Advance and send what is due at loop time ``now``; must not raise."""
+    def plan(self, now: float) -> tuple[Race, int] | None:
+        """The race to advance, and by how many steps, for loop time ``now`` (None: nothing)."""
+
+    def ticked(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
+        """Send what the planned advance produced."""
+
+    def failed(self) -> None:
+        """The planned advance raised (a bug of ours): stop this race."""
 
 
 class Ticker:
@@ -44,11 +55,32 @@ class Ticker:
             await asyncio.sleep(delay if delay > 0 else 0)
             now = loop.time()
             next_tick = max(next_tick + self.period, now)
-            for session in list(self.sessions):
-                try:
-                    session.tick(now)
-                except Exception:  # a bug of ours must not stop every other session's clock
-                    log.exception("a session's tick failed")
+            self.tick(now)
+
+    def tick(self, now: float) -> None:
+        planned: list[tuple[Ticking, tuple[Race, int]]] = []
+        for session in list(self.sessions):
+            try:
+                work = session.plan(now)
+            except Exception:  # a bug of ours must not stop every other session's clock
+                log.exception("a session's tick failed")
+                session.failed()
+                continue
+            if work is not None:
+                planned.append((session, work))
+        try:
+            results = advance_together([work for _, work in planned])
+        except Exception:
+            log.exception("advancing the races of a tick failed")
+            for session, _ in planned:
+                session.failed()
+            return
+        for (session, _), (chunks, stops) in zip(planned, results, strict=True):
+            try:
+                session.ticked(chunks, stops)
+            except Exception:
+                log.exception("a session's tick failed")
+                session.failed()
 
 
 _tickers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, Ticker]] = (

@@ -277,14 +277,23 @@ def test_an_internal_failure_is_reported_and_the_session_goes_on(
 def test_a_race_that_fails_internally_stops_with_an_error_and_the_session_goes_on(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from server.live import ticker
     from server.live.streams import SurfaceStream
 
-    def broken(self: SurfaceStream, n: int) -> list[object]:
+    def broken(*args: object) -> list[object]:
         raise RuntimeError("a bug")
 
     with connect(client) as ws:
-        monkeypatch.setattr(SurfaceStream, "advance", broken)
+        # the ticker's path: every running race advanced together
+        monkeypatch.setattr(ticker, "advance_together", broken)
         ws.send_text(orjson.dumps(START).decode())
+        assert "internal error" in until(ws, lambda m: m["type"] == "error")["message"]
+        monkeypatch.undo()
+        # the producer's path: a race advanced alone, by a step message
+        monkeypatch.setattr(SurfaceStream, "advance", broken)
+        ws.send_text(orjson.dumps({**START, "paused": True}).decode())
+        until(ws, lambda m: m["type"] == "status")
+        ws.send_text('{"type": "step", "n": 2}')
         assert "internal error" in until(ws, lambda m: m["type"] == "error")["message"]
         monkeypatch.undo()
         ws.send_text(orjson.dumps({**START, "max_steps": 3}).decode())
