@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 import uvicorn
 from fastapi import FastAPI, WebSocket
 
-from server.__main__ import UVICORN_WS_OPTIONS
+from server.__main__ import UVICORN_WS_OPTIONS, tune_runtime
 
 FRAMES_PER_SECOND = 30.0
 QUEUE = 256
@@ -132,6 +132,7 @@ def main() -> None:
         log_level="warning",
         **UVICORN_WS_OPTIONS,
     )
+    tune_runtime()
     uvicorn.Server(config).run()
 
 

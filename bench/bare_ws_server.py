@@ -20,7 +20,7 @@ import orjson
 import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
-from server.__main__ import UVICORN_WS_OPTIONS
+from server.__main__ import UVICORN_WS_OPTIONS, tune_runtime
 
 FRAMES_PER_SECOND = 30.0
 
@@ -95,6 +95,7 @@ def main() -> None:
         log_level="warning",
         **UVICORN_WS_OPTIONS,
     )
+    tune_runtime()
     uvicorn.Server(config).run()
 
 

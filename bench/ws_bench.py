@@ -8,7 +8,8 @@ process on 127.0.0.1:
   sends a ``start`` with 4 runs on rosenbrock (adam, momentum, rmsprop, nesterov) at
   ``steps_per_second`` 60, so each 1/30 s frame carries about 2 new points per run, and
   ``max_steps`` 100,000 so no race ends during the phase.
-- ``bare``: ``bench/bare_ws_server.py``, FastAPI + uvicorn with the same websocket options, sending
+- ``bare``: ``bench/bare_ws_server.py``, FastAPI + uvicorn with the same websocket options and
+  interpreter settings (``server.__main__.tune_runtime``), sending
   each connection a pre-encoded frame of the byte size measured on ours at the start of the run,
   30 times a second, and acking every ``set`` at once.
 
