@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import math
+import operator
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -165,6 +166,42 @@ class _Row:
     points: list[tuple[float, ...]] = field(default_factory=list)
     noise: float = 0.0
     schedule: Schedule | None = None  # None: constant
+    shared: _Shared | None = None  # while set, params, grad and state live there, not here
+
+    def own(self) -> None:
+        """Take the state back from :func:`advance_together`'s columns, before using it."""
+        if self.shared is not None:
+            self.shared.release()
+
+
+class _Shared:
+    """The state of rows of several races kept as columns between :func:`advance_together`
+    calls, as long as the same rows are advanced together; their tuples are stale meanwhile."""
+
+    def __init__(self, fast: ScalarStep, rows: list[_Row]) -> None:
+        self.fast, self.rows = fast, rows
+        self.params: list[Column] = list(np.array([row.params for row in rows]).T)
+        self.grad: list[Column] = list(np.array([row.grad for row in rows]).T)
+        self.state: list[Column] = [uniform(c) for c in np.array([row.state for row in rows]).T]
+        self.hyper: list[Column] = [uniform(c) for c in np.array([row.hyper for row in rows]).T]
+        for row in rows:
+            row.shared = self
+
+    def serves(self, fast: ScalarStep, rows: list[_Row]) -> bool:
+        mine = self.rows
+        return self.fast is fast and len(mine) == len(rows) and all(map(operator.is_, mine, rows))
+
+    def release(self) -> None:
+        m = len(self.rows)
+        columns = zip(
+            np.stack(np.broadcast_arrays(*self.params), axis=1).tolist(),
+            np.stack(np.broadcast_arrays(*self.grad), axis=1).tolist(),
+            np.stack([np.broadcast_to(c, (m,)) for c in self.state], axis=1).tolist(),
+            strict=True,
+        )
+        for row, (p, g, st) in zip(self.rows, columns, strict=True):
+            row.params, row.grad, row.state = tuple(p), tuple(g), tuple(st)
+            row.shared = None
 
 
 @dataclass
@@ -375,6 +412,7 @@ class Race:
                     for name, value in hyper_rows(c.optimizer, [hyper]).items():
                         g.hyper[name][row] = value[0]
                     if g.fast is not None and g.rows is not None:
+                        g.rows[row].own()
                         g.rows[row].hyper = hyper_row(g.fast, g.hyper, row)
         self._refresh_schedules()
         for g in self._groups:
@@ -398,10 +436,11 @@ class Race:
         return _merge(parts), stops
 
     def _joinable(self, n: int) -> bool:
-        """Whether :func:`advance_together` can take this race's next ``n`` steps: every group
-        runs in Python floats, without noise or a schedule, and ``n`` fits in one block."""
+        """Whether :func:`advance_together` can take this race's next ``n`` steps (none is
+        fine): every group runs in Python floats, without noise or a schedule, and ``n`` fits
+        in one block."""
         block = max(1, BLOCK_VALUES // (len(self.configs) * (self._dim + 2)))
-        if not 0 < n <= block or not self._groups:
+        if not 0 <= n <= block or not self._groups:
             return False
         for g in self._groups:
             if g.rows is None or len(g.rows) > FAST_ROWS:
@@ -435,6 +474,7 @@ class Race:
             if i in g.index:
                 row = g.index.index(i)
                 if g.rows is not None:
+                    g.rows[row].own()
                     return np.array(g.rows[row].params)
                 if g.columns is not None:
                     return _row_of(g.columns.params, row)
@@ -587,6 +627,8 @@ class Race:
         n = len(g.index)
         if g.rows is not None:
             assert g.fast is not None
+            for row in g.rows:
+                row.own()
             g.params = np.array([r.params for r in g.rows], order=self._order)
             g.grad = np.array([r.grad for r in g.rows], order=self._order)
             g.state = g.fast.unflatten([r.state for r in g.rows], self._order)
@@ -761,6 +803,7 @@ class Race:
     def _row_steps(self, g: _Group, row: _Row, first: int, n: int) -> tuple[int, RunStatus] | None:
         """Updates ``first`` to ``first + n - 1`` of one run; where and how it stopped."""
         assert g.fast is not None
+        row.own()
         fn = g.fast.fn
         points = row.points
         rng = self._rngs[row.run] if row.noise > 0.0 else None
@@ -852,32 +895,35 @@ class Race:
 def advance_together(work: Sequence[tuple[Race, int]]) -> list[tuple[dict[str, Chunk], list[Stop]]]:
     """Advance each race by its count, with the very result of ``race.advance(count)``.
 
-    Runs of different races that use the same compiled update (optimizer and surface) and the
-    same count take their steps together, as numpy columns: a call per step for all of them
-    rather than a call per run, the difference between a few and a few hundred microseconds
-    when hundreds of live sessions stream. The columns code equals the Python-float code bit
-    for bit (:mod:`server.fastpath`). Races it cannot take (noise, schedules, numpy groups)
-    advance alone.
+    Runs of different races that use the same compiled update (optimizer and surface) take their
+    steps together, as numpy columns: a call per step for all of them rather than a call per run,
+    the difference between a few and a few hundred microseconds when hundreds of live sessions
+    stream. The columns code equals the Python-float code bit for bit (:mod:`server.fastpath`),
+    and a run whose count is smaller keeps its state from then on. Between calls that advance
+    the same runs, their state stays in the columns (:class:`_Shared`). Races it cannot take
+    (noise, schedules, numpy groups) advance alone.
     """
     results: list[tuple[dict[str, Chunk], list[Stop]]] = [({}, [])] * len(work)
     joined: list[tuple[int, Race, int]] = []
-    batches: dict[tuple[int, int], tuple[ScalarStep, list[_Row], list[int]]] = {}
+    batches: dict[int, tuple[ScalarStep, list[_Row], list[int], list[int]]] = {}
     for i, (race, count) in enumerate(work):
-        n = min(count, race.max_steps - race.step)
+        n = max(0, min(count, race.max_steps - race.step))
         if not race._joinable(n):
             results[i] = race.advance(n)
             continue
         joined.append((i, race, n))
         for g in race._groups:
             assert g.fast is not None and g.rows is not None
-            fast, rows, firsts = batches.setdefault((id(g.fast), n), (g.fast, [], []))
+            fast, rows, firsts, steps = batches.setdefault(id(g.fast), (g.fast, [], [], []))
             rows += g.rows
             firsts += [race.step + 1] * len(g.rows)
+            steps += [n] * len(g.rows)
     ends: dict[int, tuple[int, RunStatus]] = {}
     recorded: dict[int, Array] = {}
     with np.errstate(all="ignore"):
-        for (_, n), (fast, rows, firsts) in batches.items():
-            _columns_together(fast, rows, firsts, n, ends, recorded)
+        for fast, rows, firsts, steps in batches.values():
+            if max(steps) > 0:
+                _columns_together(fast, rows, firsts, steps, ends, recorded)
     for i, race, n in joined:
         results[i] = race._finish_joined(n, ends, recorded)
     return results
@@ -887,34 +933,42 @@ def _columns_together(
     fast: ScalarStep,
     rows: list[_Row],
     firsts: list[int],
-    n: int,
+    steps: list[int],
     ends: dict[int, tuple[int, RunStatus]],
     recorded: dict[int, Array],
 ) -> None:
-    """``n`` updates of ``rows`` (of several races) as columns. By ``id`` of the row: its new
-    points as a ``(D + 2, k)`` array (coordinates, loss, gradient norm) in ``recorded``, and
-    where and how it stopped in ``ends``."""
-    m = len(rows)
-    params: list[Column] = list(np.array([row.params for row in rows]).T)
-    grad: list[Column] = list(np.array([row.grad for row in rows]).T)
-    state: list[Column] = [uniform(c) for c in np.array([row.state for row in rows]).T]
-    hyper: list[Column] = [uniform(c) for c in np.array([row.hyper for row in rows]).T]
-    dim = len(params)
+    """``steps[j]`` updates of each of ``rows`` (of several races), as columns. By ``id`` of
+    the row: its new points as a ``(D + 2, k)`` array (coordinates, loss, gradient norm) in
+    ``recorded``, and where and how it stopped in ``ends``."""
+    first = rows[0].shared
+    shared = first if first is not None and first.serves(fast, rows) else None
+    if shared is None:
+        for row in rows:
+            row.own()
+        shared = _Shared(fast, rows)
+    params, grad, state, hyper = shared.params, shared.grad, shared.state, shared.hyper
+    m, n, dim = len(rows), max(steps), len(params)
     work = [np.empty(m) for _ in range(fast.buffers)]
     carried = (
         [np.empty(m) for _ in range(fast.carried)],
         [np.empty(m) for _ in range(fast.carried)],
     )
     table = np.empty((n, dim + 2, m))  # the columns step writes each step's points straight here
-    counts = [n] * m
-    running = set(range(m))
+    counts = list(steps)
+    wanted = np.array(steps)
+    running = {j for j in range(m) if steps[j]}
     for k in range(n):
         out = [*table[k], *carried[k % 2]]
         step: Any = fast.columns_fn(params, grad, state, hyper, work, out)
         new, loss, new_grad, gnorm, updates, new_state = step
-        total = np.add.reduce(loss + gnorm)
-        if not math.isfinite(total) or gnorm.min() <= CONVERGED_GNORM:
+        total = np.add.reduce(loss + gnorm, where=wanted > k)
+        if (
+            not math.isfinite(total)
+            or gnorm.min(initial=np.inf, where=wanted > k) <= CONVERGED_GNORM
+        ):
             for j in sorted(running):
+                if steps[j] <= k:
+                    continue
                 if not math.isfinite(loss[j] + gnorm[j]):
                     ends[id(rows[j])] = (firsts[j] + k, RunStatus.DIVERGED)
                     counts[j] = k
@@ -926,19 +980,19 @@ def _columns_together(
                 else:
                     continue
                 running.discard(j)
-        params, grad, state = list(new), _owned(new_grad, out), _owned(new_state, out)
+        kept = [list(new), _owned(new_grad, out), _owned(new_state, out)]
+        if k + 1 > min(steps):  # runs with fewer steps keep the state they reached
+            going = wanted > k
+            kept = [
+                [np.where(going, a, b) for a, b in zip(*pair, strict=True)]
+                for pair in zip(kept, (params, grad, state), strict=True)
+            ]
+        params, grad, state = kept
+    shared.params, shared.grad, shared.state = params, grad, state
     by_row = np.ascontiguousarray(table.transpose(2, 1, 0))  # (m, D + 2, n)
     for j, row in enumerate(rows):
         if counts[j]:
             recorded[id(row)] = by_row[j] if counts[j] == n else by_row[j][:, : counts[j]]
-    columns = zip(
-        np.stack(params, axis=1).tolist(),
-        np.stack(grad, axis=1).tolist(),
-        np.stack([np.broadcast_to(c, (m,)) for c in state], axis=1).tolist(),
-        strict=True,
-    )
-    for row, (p, g, st) in zip(rows, columns, strict=True):
-        row.params, row.grad, row.state = tuple(p), tuple(g), tuple(st)
 
 
 def _owned(columns: Sequence[Column], out: list[Array]) -> list[Column]:

@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 
+import server.engine as engine
 from server.engine import Chunk, Race, RunConfig, Stop, advance_together
 from server.optim.registry import OPTIMIZERS, validate_hyper
 from server.optim.schedules import parse_schedule
@@ -84,9 +86,19 @@ def play(advance: Callable[[list[Race], list[int]], list[Result]]) -> list[list[
     return [advance(every, counts) for counts in ticks]
 
 
-def test_together_equals_alone_tick_by_tick() -> None:
+def test_together_equals_alone_tick_by_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[object] = []
+    gather = engine._Shared.__init__
+
+    def counted(shared: Any, *args: Any) -> None:
+        built.append(shared)
+        gather(shared, *args)
+
+    monkeypatch.setattr(engine._Shared, "__init__", counted)
     alone = play(lambda rs, counts: [r.advance(n) for r, n in zip(rs, counts, strict=True)])
     together = play(lambda rs, counts: advance_together(list(zip(rs, counts, strict=True))))
+    # the runs' state stays in columns from tick to tick, gathered again only when they change
+    assert 0 < len(built) < 60
     for mine, theirs in zip(together, alone, strict=True):
         same(mine, theirs)
     stops = [s for tick in alone for _, tick_stops in tick for s in tick_stops]
@@ -94,19 +106,31 @@ def test_together_equals_alone_tick_by_tick() -> None:
 
 
 def test_changes_between_ticks_apply_the_same_way() -> None:
+    """Between ticks, races are changed, reset, read and advanced alone (a step message): the
+    state kept in shared columns is handed back first."""
+
     def make() -> list[Race]:
         runs = [config("a", "adam", (-1.5, 2.0), lr=0.01), config("m", "momentum", (1, 1))]
         return [Race(get_surface("himmelblau"), runs, seed=i) for i in range(3)]
 
     def tick(rs: list[Race], k: int, together: bool) -> list[Result]:
+        extra: list[Result] = []
+        if k == 3:
+            extra.append(rs[0].advance(3))
         if k == 5:
             rs[1].set("a", hyper=validate_hyper("adam", {"lr": 0.05}))
         if k == 9:
             rs[2].reset()
+        counts = [0, 2, 1] if k % 4 == 2 else [2, 2, 2]
         if together:
-            return advance_together([(r, 2) for r in rs])
-        return [r.advance(2) for r in rs]
+            ticked = advance_together(list(zip(rs, counts, strict=True)))
+        else:
+            ticked = [r.advance(n) for r, n in zip(rs, counts, strict=True)]
+        return extra + ticked
 
     a, b = make(), make()
-    for k in range(20):
+    for k in range(24):
         same(tick(a, k, True), tick(b, k, False))
+        for mine, theirs in zip(a, b, strict=True):
+            for run in ("a", "m"):
+                np.testing.assert_array_equal(mine.params(run), theirs.params(run))

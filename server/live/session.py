@@ -278,12 +278,12 @@ class Session:
             return None
         self._flush()
         n = self._due(now)
-        if n <= 0 or not isinstance(stream, SurfaceStream) or stream is not self.stream:
+        if not isinstance(stream, SurfaceStream) or stream is not self.stream:
             self._advance_light(n)
             self._send_frame()
             return None
         self._planned = stream
-        return stream.race, n
+        return stream.race, n  # even 0: the race keeps its place among those stepped together
 
     def ticked(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
         """The ticker's second call: the planned steps are done; send their frame."""
