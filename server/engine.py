@@ -329,6 +329,7 @@ class Race:
         self._rngs = [np.random.default_rng([self.seed, i]) for i in range(len(self.configs))]
         start = np.stack([np.asarray(c.start, dtype=np.float64) for c in self.configs])
         self._order: Order = "F" if start.shape[1] <= 4 else "C"
+        self._block = max(1, BLOCK_VALUES // (len(self.configs) * (start.shape[1] + 2)))
         start = np.asarray(start, order=self._order)
         self._dim = start.shape[1]
         with np.errstate(all="ignore"):
@@ -367,7 +368,7 @@ class Race:
 
     @property
     def done(self) -> bool:
-        return all(s is not RunStatus.RUNNING for s in self.status)
+        return RunStatus.RUNNING not in self.status
 
     def index_of(self, run_id: str) -> int:
         for i, c in enumerate(self.configs):
@@ -426,7 +427,7 @@ class Race:
         if n <= 0 or not self._groups:
             return {}, []
         stops: list[Stop] = []
-        block = max(1, BLOCK_VALUES // (len(self.configs) * (self._dim + 2)))
+        block = self._block
         parts = [self._advance_block(min(n, block), stops)]
         while self._groups and n > block:
             n -= block
@@ -439,8 +440,7 @@ class Race:
         """Whether :func:`advance_together` can take this race's next ``n`` steps (none is
         fine): every group runs in Python floats, without noise or a schedule, and ``n`` fits
         in one block."""
-        block = max(1, BLOCK_VALUES // (len(self.configs) * (self._dim + 2)))
-        if not 0 <= n <= block or not self._groups:
+        if not 0 <= n <= self._block or not self._groups:
             return False
         for g in self._groups:
             if g.rows is None or len(g.rows) > FAST_ROWS:
@@ -455,14 +455,19 @@ class Race:
         """After :func:`advance_together` stepped this race's rows ``n`` times: its chunks and
         stops, exactly as :meth:`advance` would have returned them."""
         first = self.step + 1
-        rows = [row for g in self._groups for row in g.rows or ()]
-        stops: list[Stop] = []
-        self._end_rows_block(first, n, ends, stops)
         chunks: dict[str, Chunk] = {}
-        for row in rows:
-            points = recorded.get(id(row))
-            if points is not None:
-                chunks[self.configs[row.run].id] = Chunk.of_table(first, points)
+        stopped = False
+        for g in self._groups:
+            for row in g.rows or ():
+                points = recorded.get(id(row))
+                if points is not None:
+                    chunks[self.configs[row.run].id] = Chunk.of_table(first, points)
+                stopped = stopped or id(row) in ends
+        stops: list[Stop] = []
+        if stopped:
+            self._end_rows_block(first, n, ends, stops)
+        else:
+            self.step = first + n - 1
         if self.step >= self.max_steps:
             stops += self._stop([(i, RunStatus.FINISHED) for g in self._groups for i in g.index])
         return chunks, stops
