@@ -17,6 +17,9 @@ the same bits (tests/test_engine_fastpath.py):
 - columns (larger groups on a built-in surface): the same traced code over ``(N,)`` columns, where
   a value shared by the whole group (a hyperparameter, the step count) is one float, so a
   ``where`` on it picks a branch instead of copying arrays.
+
+Across races, :func:`advance_together` steps the rows-mode runs of many races (the live server's
+sessions) that share a compiled update as one column group, with the same bits again.
 """
 
 from __future__ import annotations
