@@ -18,10 +18,9 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 
-import uvicorn
 from fastapi import FastAPI, WebSocket
 
-from server.__main__ import UVICORN_WS_OPTIONS, tune_runtime
+from server.__main__ import run, uvicorn_config
 
 FRAMES_PER_SECOND = 30.0
 QUEUE = 256
@@ -125,15 +124,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--frame-bytes", type=int, required=True)
     args = parser.parse_args()
-    config = uvicorn.Config(
-        create_bare_app(args.frame_bytes),
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        **UVICORN_WS_OPTIONS,
-    )
-    tune_runtime()
-    uvicorn.Server(config).run()
+    run(uvicorn_config(create_bare_app(args.frame_bytes), "127.0.0.1", args.port, "warning"))
 
 
 if __name__ == "__main__":

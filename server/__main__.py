@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import uvicorn
 from pydantic import ValidationError
+from starlette.types import ASGIApp
 
 from server.errors import FieldError, from_validation
 from server.jsonenc import dumps_text
@@ -32,19 +33,19 @@ UVICORN_WS_OPTIONS: dict[str, Any] = {
 }
 
 
-def uvicorn_config(
-    settings: Settings, host: str, port: int, log_level: str = "info"
-) -> uvicorn.Config:
-    """The uvicorn configuration every entry point uses: websockets without compression."""
-    from server.app import create_app
+def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """The uvicorn configuration every server uses: websockets without compression."""
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, **UVICORN_WS_OPTIONS)
 
-    return uvicorn.Config(
-        create_app(settings), host=host, port=port, log_level=log_level, **UVICORN_WS_OPTIONS
-    )
+
+def run(config: uvicorn.Config) -> None:
+    """Run a server the way every server is run here (the benchmarks' bare servers too)."""
+    tune_runtime()
+    uvicorn.Server(config).run()
 
 
 def tune_runtime() -> None:
-    """Interpreter settings of every server we run (the benchmarks' bare servers too)."""
+    """Interpreter settings of every server we run."""
     # Hand the GIL back to the event loop sooner while a training runs in the worker thread.
     sys.setswitchinterval(0.001)
     # Hundreds of streaming sessions allocate fast: at the default thresholds (700, 10, 10) the
@@ -55,16 +56,17 @@ def tune_runtime() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    tune_runtime()
+    from server.app import create_app
+
     settings = Settings(host=args.host, port=args.port)
-    config = uvicorn_config(settings, args.host, args.port, args.log_level)
+    config = uvicorn_config(create_app(settings), args.host, args.port, args.log_level)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     if args.host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"
     print(
         f"Gradscape {__import__('server').__version__}: open http://{shown}:{args.port}", flush=True
     )
-    uvicorn.Server(config).run()
+    run(config)
     return 0
 
 

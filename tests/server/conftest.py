@@ -56,7 +56,7 @@ class LiveServer:
         self.port = free_port()
         self.settings = settings.model_copy(update={"port": self.port})
         self.server = uvicorn.Server(
-            uvicorn_config(self.settings, "127.0.0.1", self.port, log_level="warning")
+            uvicorn_config(create_app(self.settings), "127.0.0.1", self.port, log_level="warning")
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
