@@ -988,7 +988,7 @@ def _columns_together(
                 else:
                     continue
                 running.discard(j)
-        kept = [list(new), _owned(new_grad, out), _owned(new_state, out)]
+        kept = [list(new), list(new_grad), list(new_state)]
         if k + 1 > min(steps):  # runs with fewer steps keep the state they reached
             going = wanted > k
             kept = [
@@ -1001,16 +1001,6 @@ def _columns_together(
     for j, row in enumerate(rows):
         if counts[j]:
             recorded[id(row)] = by_row[j] if counts[j] == n else by_row[j][:, : counts[j]]
-
-
-def _owned(columns: Sequence[Column], out: list[Array]) -> list[Column]:
-    """The columns, copied where they are not one of the step's own result buffers.
-
-    Without hyperparameters compiled in, a ``where`` may hand back a work buffer or an input,
-    which the next step overwrites.
-    """
-    mine = {id(buffer) for buffer in out}
-    return [c.copy() if isinstance(c, np.ndarray) and id(c) not in mine else c for c in columns]
 
 
 def _allocate(c: _Columns, n: int) -> None:

@@ -198,6 +198,29 @@ def test_every_optimizer_has_a_fast_path_except_newton() -> None:
         assert (compiled is None) == (name == "newton"), name
 
 
+@pytest.mark.parametrize("optimizer", sorted(set(OPTIMIZERS) - {"newton"}))
+def test_generic_column_code_never_returns_a_work_buffer(optimizer: str) -> None:
+    """With no setting compiled in and every value shared by the rows (single floats), a
+    ``where`` picks one operand itself: what the code returns must still not live in the work
+    buffers ``w``, which the next step overwrites."""
+    opt = OPTIMIZERS[optimizer]
+    fast = compile_step(opt, get_surface("rosenbrock"))
+    assert fast is not None
+    race = Race(
+        get_surface("rosenbrock"), [config("a", optimizer, (-1.5, 2.0), SETTINGS[optimizer])]
+    )
+    race.advance(1)  # into the rows mode, past the first update's special cases
+    row = race._groups[0].rows[0]  # type: ignore[index]
+    m = 3
+    params = [np.full(m, v) for v in row.params]
+    grad = [np.full(m, v) for v in row.grad]
+    work = [np.empty(m) for _ in range(fast.buffers)]
+    out = [np.empty(m) for _ in range(2 + 2 + fast.carried)]
+    step = fast.columns_fn(params, grad, list(row.state), list(row.hyper), work, out)
+    returned = [*step[2], *step[5]]
+    assert not any(r is w for r in returned for w in work)
+
+
 def test_code_that_does_not_trace_keeps_numpy() -> None:
     """A Python branch on a value cannot be traced: the engine then stays on numpy arrays."""
     sgd = OPTIMIZERS["sgd"]

@@ -301,10 +301,11 @@ def _use_buffers(statements: list[_Statement], results: set[str]) -> tuple[int, 
                 columns.add(st.target)
         elif any(u in columns for u in st.uses):
             columns.add(st.target)
-    escapes = set(results)
-    for st in reversed(statements):  # returned as they are: their operands too
-        if st.line.op == "where" and st.target in escapes and st.target not in columns:
-            escapes.update(st.uses)
+    passed = results - columns  # returned as they are, not copied out of a buffer
+    for st in reversed(statements):  # a `where` passed on passes on its operands, nested too
+        if st.line.op == "where" and st.target in passed:
+            passed.update(st.uses)
+    escapes = results | passed
     last_use = {name: i for i, st in enumerate(statements) for name in st.uses}
     held: dict[str, set[int]] = {}  # value -> buffers it may occupy
     holders: list[set[str]] = []  # buffer -> live values occupying it
