@@ -75,7 +75,6 @@ class Session:
         self._announce_done = False
         self._wake = asyncio.Event()
         self._tick_due = False  # a heavy stream's frame is due
-        self._planned: SurfaceStream | None = None  # advanced by the ticker this tick
         self._texts: deque[str] = deque()  # encoded, waiting behind a send in progress
         self._sending: asyncio.Task[None] | None = None  # a send waiting for the client
         self._failure: BaseException | None = None
@@ -278,17 +277,17 @@ class Session:
             return None
         self._flush()
         n = self._due(now)
-        if not isinstance(stream, SurfaceStream) or stream is not self.stream:
+        if not isinstance(stream, SurfaceStream):  # a light stream the ticker cannot batch
             self._advance_light(n)
             self._send_frame()
             return None
-        self._planned = stream
         return stream.race, n  # even 0: the race keeps its place among those stepped together
 
     def ticked(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
-        """The ticker's second call: the planned steps are done; send their frame."""
-        stream, self._planned = self._planned, None
-        if stream is None or stream is not self.stream:
+        """The ticker's second call, right after the first: the planned steps are done; send
+        their frame."""
+        stream = self.stream
+        if not isinstance(stream, SurfaceStream):
             return
         stream.accept(chunks)
         self._advanced(stream, stops)
@@ -296,7 +295,6 @@ class Session:
 
     def failed(self) -> None:
         """The ticker could not advance this race (it logged why): stop the race."""
-        self._planned = None
         self._stop_race()
 
     async def _produce(self) -> None:
