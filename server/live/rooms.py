@@ -5,12 +5,11 @@ status, acks) as text encoded once; the room offers that same string to every vi
 the messages since the current race began (its ``race`` message of a ``start`` or ``reset``; up to
 ``HISTORY_BYTES``), so a viewer who joins late first receives the path so far, then the live stream.
 
-A viewer that is keeping up gets each message sent at once, in the publishing call: the send
-starts eagerly (:mod:`server.live.eager`) and only one that has to wait for the client gets a task.
-Otherwise messages wait in the viewer's bounded queue for its sender coroutine (the endpoint's
-own), each send under a timeout; one small task per viewer notices the viewer leaving. Publishing
-never awaits: a viewer whose queue is full, or whose send times out, is closed on its own, and
-neither the presenter nor the other viewers wait for it.
+Each viewer has an :class:`~server.live.outbox.Outbox`: a viewer that keeps up gets each message
+sent at once, in the publishing call, and only a send that has to wait for the client gets a task;
+behind it, messages wait in a bounded queue. One small task per viewer notices the viewer
+leaving. Publishing never awaits: a viewer whose queue is full, or whose send times out, is closed
+on its own, and neither the presenter nor the other viewers wait for it.
 
 The presenter is told the number of viewers at most every ``NOTIFY_INTERVAL`` seconds (the first
 change at once, later ones coalesced), always ending on the true count.
@@ -20,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import deque
 from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
 from server.jsonenc import dumps_text
-from server.live.eager import start_eagerly
+from server.live.outbox import Outbox
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a lecture hall
 CODE_LENGTH = 6
@@ -36,112 +34,68 @@ NOTIFY_INTERVAL = 0.25  # s between two viewer counts sent to the presenter
 
 
 class Viewer:
-    """One read-only connection: a bounded queue of texts and the loop that sends them."""
+    """One read-only connection: its outbox, bounded, and whether and why it ended."""
 
-    __slots__ = (
-        "ended",
-        "gone",
-        "idle",
-        "lagging",
-        "limit",
-        "pending",
-        "send_timeout",
-        "sending",
-        "wake",
-        "ws",
-    )
+    __slots__ = ("ended", "gone", "lagging", "limit", "out", "wake", "ws")
 
     def __init__(self, ws: WebSocket, send_timeout: float, limit: int = VIEWER_QUEUE) -> None:
         self.ws = ws
-        self.send_timeout = send_timeout
         self.limit = limit
-        self.idle = False  # the sender waits for messages: one may be sent at once
-        self.sending: asyncio.Task[None] | None = None  # a send waiting for the viewer
-        self.pending: deque[str] = deque()
         self.wake = asyncio.Event()
+        self.out = Outbox(ws.send_text, send_timeout, "gradscape-viewer-send", self.wake.set)
         self.ended = False  # no more messages will be offered; send what is queued, then stop
         self.lagging = False  # ended because it could not keep up
         self.gone = False  # the viewer disconnected
+
+    def start(self, first: list[str]) -> None:
+        """Send these before anything offered later (the greeting and the room's history); the
+        queue bound then counts only what comes after them."""
+        self.limit += len(first)
+        for text in first:
+            self.out.put(text)
 
     def offer(self, text: str) -> None:
         """Queue one message; a full queue ends the viewer as too slow (nothing is buffered)."""
         if self.ended:
             return
-        if self.idle and self.sending is None:
-            self._send_now(text)
-            return
-        if len(self.pending) >= self.limit:
+        if len(self.out.queue) >= self.limit:
             self.lagging = True
-            self.pending.clear()
+            self.out.queue.clear()
             self.end()
             return
-        self.pending.append(text)
-        self.wake.set()
+        self.out.put(text)
 
     def end(self) -> None:
         self.ended = True
         self.wake.set()
 
-    def _send_now(self, text: str) -> None:
-        try:
-            task = start_eagerly(
-                self.ws.send_text(text), self.send_timeout, "gradscape-viewer-send"
-            )
-        except Exception:  # the viewer is gone
-            self.gone = True
-            self.end()
-            return
-        if task is not None:
-            self.sending = task
-            task.add_done_callback(self._sent)
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self.sending = None
-        if not task.cancelled() and task.exception() is not None:
-            self.lagging = True  # the send timed out (or the viewer vanished meanwhile)
-            self.end()
-        self.wake.set()
-
-    async def serve(self, history: list[str]) -> None:
-        """Send the history, then live messages, until the room ends, or the viewer leaves or
-        lags. Raises TimeoutError when one send takes longer than ``send_timeout``."""
+    async def serve(self) -> None:
+        """Wait while the outbox sends, until the room ends (and all is sent), or the viewer
+        leaves or lags (a full queue, or a send that timed out)."""
         watcher = asyncio.create_task(self._watch_input())
         try:
-            for text in history:
-                if self.gone or self.lagging:
+            while not (self.gone or self.lagging or (self.ended and self.out.idle)):
+                if self.out.failure is not None:
+                    self.lagging = isinstance(self.out.failure, TimeoutError)
+                    self.gone = not self.lagging
                     return
-                async with asyncio.timeout(self.send_timeout):
-                    await self.ws.send_text(text)
-            while not self.gone and not self.lagging:
-                if self.sending is not None or not (self.pending or self.ended):
-                    self.idle = self.sending is None
-                    self.wake.clear()
-                    await self.wake.wait()
-                    self.idle = False
-                elif self.pending:
-                    text = self.pending.popleft()
-                    async with asyncio.timeout(self.send_timeout):
-                        await self.ws.send_text(text)
-                else:
-                    return
-        except TimeoutError:
-            self.lagging = True
-            raise
+                self.wake.clear()
+                await self.wake.wait()
         finally:
-            self.idle = False
-            tasks = [watcher] if self.sending is None else [watcher, self.sending]
+            tasks = [watcher] if self.out.sending is None else [watcher, self.out.sending]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _watch_input(self) -> None:
         """Viewers only watch: their messages are read (to notice a disconnect) and ignored."""
-        while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                self.gone = True
-                self.end()
-                return
+        try:
+            while (await self.ws.receive())["type"] != "websocket.disconnect":
+                pass
+        except Exception:  # the connection broke without a disconnect message
+            pass
+        self.gone = True
+        self.end()
 
 
 class Room:

@@ -15,7 +15,6 @@ import asyncio
 import itertools
 import logging
 import math
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,8 +26,8 @@ from server.engine import Chunk, Race, Stop
 from server.errors import FieldError, from_validation
 from server.jsonenc import dumps_text
 from server.live import commands
-from server.live.eager import start_eagerly
 from server.live.explain import explain
+from server.live.outbox import Outbox
 from server.live.ratelimit import TokenBucket
 from server.live.rooms import Room, Rooms
 from server.live.state import Clock, CloseCode
@@ -75,9 +74,9 @@ class Session:
         self._announce_done = False
         self._wake = asyncio.Event()
         self._tick_due = False  # a heavy stream's frame is due
-        self._texts: deque[str] = deque()  # encoded, waiting behind a send in progress
-        self._sending: asyncio.Task[None] | None = None  # a send waiting for the client
-        self._failure: BaseException | None = None
+        self._out = Outbox(
+            ws.send_text, settings.send_timeout, f"{TASK_PREFIX}{self.id}-send", self._wake.set
+        )
         self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
         self._refused = 0  # refusals not yet paid back by accepted messages
         self.tasks: list[asyncio.Task[None]] = []
@@ -122,8 +121,8 @@ class Session:
                     raise exc
         finally:
             ticker.discard(self)
-            if self._sending is not None:
-                self.tasks.append(self._sending)
+            if self._out.sending is not None:
+                self.tasks.append(self._out.sending)
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -267,13 +266,13 @@ class Session:
         has not taken the last message yet is skipped (its next frame will be fuller).
         """
         stream = self.stream
-        if stream is None or self.clock is not Clock.RUNNING or self._failure is not None:
+        if stream is None or self.clock is not Clock.RUNNING or self._out.failure is not None:
             return None
         if stream.heavy or self._lock.locked():
             self._tick_due = True
             self._wake.set()
             return None
-        if self._sending is not None:
+        if self._out.sending is not None:
             return None
         self._flush()
         n = self._due(now)
@@ -303,10 +302,11 @@ class Session:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._failure is not None:
-                if isinstance(self._failure, TimeoutError):
+            failure = self._out.failure
+            if failure is not None:
+                if isinstance(failure, TimeoutError):
                     raise SessionClosed(CloseCode.POLICY_VIOLATION, "client is not reading")
-                raise self._failure
+                raise failure
             self._flush()
             if self._requested:
                 n, self._requested = self._requested, 0
@@ -314,7 +314,7 @@ class Session:
                 self._send_frame()
                 self.status()
                 self._flush()
-            if self._tick_due and self._sending is None:  # a stalled client: no new frames
+            if self._tick_due and self._out.sending is None:  # a stalled client: no new frames
                 self._tick_due = False
                 if self.clock is Clock.RUNNING:
                     await self._advance(self._due(loop.time()))
@@ -421,37 +421,4 @@ class Session:
         """
         if public and self.room is not None:
             self.room.publish(text, new_race=text.startswith(NEW_RACE))
-        self._texts.append(text)
-        self._pump()
-
-    def _pump(self) -> None:
-        while self._sending is None and self._texts and self._failure is None:
-            try:
-                task = start_eagerly(
-                    self.ws.send_text(self._texts.popleft()),
-                    self.settings.send_timeout,
-                    f"{TASK_PREFIX}{self.id}-send",
-                )
-            except Exception as exc:  # the client is gone
-                self._fail(exc)
-                return
-            if task is not None:
-                self._sending = task
-                task.add_done_callback(self._sent)
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending = None
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._fail(exc)  # TimeoutError: the client stopped reading
-        else:
-            self._pump()
-            self._wake.set()
-
-    def _fail(self, exc: BaseException) -> None:
-        """End the session from the producer (the ticker and callbacks cannot raise)."""
-        if self._failure is None:
-            self._failure = exc
-        self._wake.set()
+        self._out.put(text)

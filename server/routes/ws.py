@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketState
 
 from server.jsonenc import dumps_text
 from server.live.origin import LOOPBACK_NAMES, origin_allowed
@@ -79,12 +79,9 @@ async def room_viewer(ws: WebSocket, code: str) -> None:
         return
     viewer = Viewer(ws, settings.send_timeout)
     history = room.join(viewer)
+    viewer.start([dumps_text({**room.info(), "role": "viewer"}), *history])
     try:
-        async with asyncio.timeout(settings.send_timeout):
-            await ws.send_text(dumps_text({**room.info(), "role": "viewer"}))
-        await viewer.serve(history)
-    except (WebSocketDisconnect, TimeoutError, OSError, RuntimeError):
-        pass  # gone, or too slow: closed below
+        await viewer.serve()
     finally:
         room.leave(viewer)
     if viewer.gone or ws.client_state is not WebSocketState.CONNECTED:
