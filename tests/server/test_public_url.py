@@ -41,6 +41,36 @@ def test_no_network_keeps_the_host_header(monkeypatch: pytest.MonkeyPatch) -> No
     assert public_base("127.0.0.1:8000", False, Settings(host="0.0.0.0")) == "http://127.0.0.1:8000"
 
 
-def test_the_network_address_is_never_loopback() -> None:
-    address = public_url.lan_address()
-    assert address is None or not address.startswith("127.")
+class Probe:
+    """A stand-in UDP socket whose route leads to ``address`` (or nowhere)."""
+
+    address: str | None = None
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        pass
+
+    def connect(self, target: tuple[str, int]) -> None:
+        if self.address is None:
+            raise OSError("Network is unreachable")
+
+    def getsockname(self) -> tuple[str, int]:
+        assert self.address is not None
+        return self.address, 40000
+
+
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [("192.168.1.20", "192.168.1.20"), ("127.0.1.1", None), ("0.0.0.0", None), (None, None)],
+)
+def test_the_network_address_is_the_routed_one_never_loopback(
+    monkeypatch: pytest.MonkeyPatch, route: str | None, expected: str | None
+) -> None:
+    monkeypatch.setattr(Probe, "address", route)
+    monkeypatch.setattr(public_url.socket, "socket", Probe)
+    assert public_url.lan_address() == expected
