@@ -28,7 +28,7 @@ import { NetworkPanel } from './networkpanel.js';
 import { RegressionPanel } from './regressionpanel.js';
 import { ModeSwitch } from './modeswitch.js';
 import { showMode } from './modes.js';
-import { RoomPresenter, RoomViewer, roomCode, roomSocketUrl } from './room.js';
+import { RoomPresenter, RoomViewer, roomCode } from './room.js';
 import { ShareDialog } from './share.js';
 import { Presenter } from './presenter.js';
 import { isEmbedded, setupEmbed } from './embed.js';
@@ -82,7 +82,7 @@ async function main() {
     performance.mark('gradscape:first-contour');
   }
 
-  const connection = new Connection(room ? roomSocketUrl(room) : socketUrl(), {
+  const connection = new Connection(socketUrl(room ? `/ws/room/${encodeURIComponent(room)}` : '/ws'), {
     open: (reconnected) => {
       setConnection('open', 'Connected');
       app.connected(reconnected);

@@ -8,6 +8,7 @@
  * into the page's state (so the usual views draw the contour, the paths and the legend), keeps
  * every steering control out of reach, and offers "Fork": the race as the viewer's own session.
  */
+import { el } from './controls.js';
 import { CUSTOM, DEFAULT_NET, DEFAULT_REG, cloneState, diffStates, formatHash } from './state.js';
 
 /** @typedef {import('./controller.js').Controller} Controller */
@@ -19,23 +20,6 @@ export function roomCode() {
   return code && /^[A-Za-z0-9]{1,16}$/.test(code) ? code.toUpperCase() : null;
 }
 
-/** @param {string} code @returns {string} the viewer's websocket address */
-export function roomSocketUrl(code) {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/ws/room/${encodeURIComponent(code)}`;
-}
-
-/**
- * @param {string} tag
- * @param {Record<string, string>} [attrs]
- * @param {string} [text]
- */
-function make(tag, attrs = {}, text = '') {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text) node.textContent = text;
-  return node;
-}
 
 export class RoomPresenter {
   /**
@@ -49,16 +33,15 @@ export class RoomPresenter {
     this.connection = connection;
     /** @type {string | null} */
     this.code = null;
-    this.codeEl = make('p', { class: 'room-code', id: 'room-code' });
-    this.link = /** @type {HTMLAnchorElement} */ (make('a', { id: 'room-url', target: '_blank', rel: 'noopener' }));
-    this.qr = /** @type {HTMLImageElement} */ (make('img', { id: 'room-qr', class: 'room-qr', alt: 'QR code of the room address', width: '180', height: '180' }));
-    this.count = make('p', { id: 'room-viewers', class: 'room-viewers', role: 'status' });
-    const close = make('button', { id: 'room-close', type: 'button', class: 'button small' }, 'Close room');
+    this.codeEl = el('p', { class: 'room-code', id: 'room-code' });
+    this.link = /** @type {HTMLAnchorElement} */ (el('a', { id: 'room-url', target: '_blank', rel: 'noopener' }));
+    this.qr = /** @type {HTMLImageElement} */ (el('img', { id: 'room-qr', class: 'room-qr', alt: 'QR code of the room address', width: '180', height: '180' }));
+    this.count = el('p', { id: 'room-viewers', class: 'room-viewers', role: 'status' });
+    const close = el('button', { id: 'room-close', type: 'button', class: 'button small' }, ['Close room']);
     close.addEventListener('click', () => this.connection.send({ type: 'room', action: 'close' }));
-    const words = make('div', { class: 'room-words' });
-    words.append(make('p', { class: 'room-title' }, 'Lecture room: join at'), this.link, this.codeEl, this.count, close);
+    const words = el('div', { class: 'room-words' });
+    words.append(el('p', { class: 'room-title' }, ['Lecture room: join at']), this.link, this.codeEl, this.count, close);
     this.panel.replaceChildren(words, this.qr);
-    ensureStyle();
     button.addEventListener('click', () => this.open());
   }
 
@@ -183,16 +166,15 @@ export class RoomViewer {
     this.early = [];
     this.ended = false;
     document.body.classList.add('room-viewer');
-    this.banner = make('div', { id: 'room-banner', class: 'room-banner', role: 'status' });
-    this.words = make('span', { class: 'room-banner-text' }, `Watching room ${code} (read-only)`);
+    this.banner = el('div', { id: 'room-banner', class: 'room-banner', role: 'status' });
+    this.words = el('span', { class: 'room-banner-text' }, [`Watching room ${code} (read-only)`]);
     this.fork = /** @type {HTMLButtonElement} */ (
-      make('button', { id: 'room-fork', type: 'button', class: 'button small primary', title: 'Run this race yourself, with its current settings' }, 'Fork')
+      el('button', { id: 'room-fork', type: 'button', class: 'button small primary', title: 'Run this race yourself, with its current settings' }, ['Fork'])
     );
     this.fork.disabled = true;
     this.fork.addEventListener('click', () => this.forkRace());
     this.banner.append(this.words, this.fork);
     document.querySelector('header')?.after(this.banner);
-    ensureStyle();
     for (const id of ['play', 'step', 'reset', 'speed']) {
       const node = /** @type {HTMLButtonElement | null} */ (document.getElementById(id));
       if (node) node.disabled = true;
@@ -272,22 +254,4 @@ export class RoomViewer {
     if (!this.app) return;
     location.assign(`/${formatHash(this.app.state)}`);
   }
-}
-
-/** The room's look; on a viewer's page, every steering control is out of reach. */
-function ensureStyle() {
-  if (document.getElementById('room-style')) return;
-  const style = make('style', { id: 'room-style' });
-  style.textContent = `
-    .room-viewer aside.panel, .room-viewer #mode-switch, .room-viewer #play, .room-viewer #step,
-    .room-viewer #reset, .room-viewer .speed, .room-viewer #room-button, .room-viewer #room-panel,
-    .room-viewer #share-button { display: none !important; }
-    .room-viewer .layout { grid-template-columns: 1fr; }
-    .room-banner { display: flex; gap: 1em; align-items: center; justify-content: center;
-      padding: .5em 1em; background: #eef3ff; border-bottom: 1px solid #c9d6f5; font-weight: 600; }
-    .room-banner[data-tone="ended"] { background: #fff4e5; border-color: #f0c36d; }
-    .room-panel { display: flex; gap: 1.5em; align-items: center; }
-    .room-code { font-size: 3em; font-weight: 700; letter-spacing: .12em; margin: .1em 0; }
-    .room-title, .room-viewers { margin: .2em 0; }`;
-  document.head.append(style);
 }

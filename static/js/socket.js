@@ -25,10 +25,10 @@ export function backoffDelay(attempt) {
   return Math.round(base * (1 + 0.2 * Math.random()));
 }
 
-/** @returns {string} ws:// or wss:// address of this page's server */
-export function socketUrl() {
+/** @param {string} [path] @returns {string} the ws:// or wss:// address of `path` on this page's server */
+export function socketUrl(path = '/ws') {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/ws`;
+  return `${scheme}://${location.host}${path}`;
 }
 
 export class Connection {
