@@ -2,8 +2,10 @@
 /**
  * Keyboard shortcuts: space play/pause, right arrow one step, r reset, f fullscreen, s share,
  * p presenter mode, ? the list of keys, and a presenter's clicker (Page Down / Page Up).
- * They stay out of the way of form fields: typing in a field, moving a slider with the arrows or
- * pressing space on a button does what it always does.
+ * They stay out of the way of form fields: typing in a field or pressing space on a button does
+ * what it always does. A slider is no field: the race keys work on it, and it keeps the arrow keys
+ * only while it is being adjusted (the pointer is down on it, or it was reached with Tab); Escape
+ * or a click elsewhere gives them back.
  */
 
 /**
@@ -26,7 +28,54 @@ function isField(target) {
   if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
   if (tag !== 'INPUT') return false;
   const type = /** @type {HTMLInputElement} */ (target).type;
-  return type !== 'checkbox' && type !== 'radio' && type !== 'button';
+  return !['checkbox', 'radio', 'button', 'range'].includes(type);
+}
+
+/** @param {EventTarget | null} target @returns {target is HTMLInputElement} */
+function isSlider(target) {
+  return target instanceof HTMLInputElement && target.type === 'range';
+}
+
+/** Keys a slider uses to move its thumb. */
+const SLIDER_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End']);
+
+/**
+ * Which slider, if any, is being adjusted: the one under a pressed pointer, or the one reached by
+ * keyboard (focus that no pointer gave). A click that ends (pointerup) lets the keys go back.
+ */
+class Adjusting {
+  constructor() {
+    /** @type {HTMLInputElement | null} */
+    this.slider = null;
+    this.pointerDown = false;
+    document.addEventListener('pointerdown', (e) => {
+      this.pointerDown = true;
+      this.slider = isSlider(e.target) ? e.target : null;
+    }, true);
+    document.addEventListener('pointerup', () => this.release(), true);
+    document.addEventListener('pointercancel', () => this.release(), true);
+    document.addEventListener('focusin', (e) => {
+      if (!this.pointerDown) this.slider = isSlider(e.target) ? e.target : null;
+    });
+    document.addEventListener('focusout', (e) => {
+      if (e.target === this.slider && !this.pointerDown) this.slider = null;
+    });
+  }
+
+  release() {
+    this.pointerDown = false;
+    this.slider = null;
+  }
+
+  /** @param {KeyboardEvent} e @returns {boolean} whether the slider keeps this key */
+  keeps(e) {
+    if (!isSlider(e.target) || e.target !== this.slider) return false;
+    if (e.key === 'Escape') {
+      this.slider = null;
+      return false;
+    }
+    return SLIDER_KEYS.has(e.key) || e.key === 'PageUp' || e.key === 'PageDown';
+  }
 }
 
 /** @param {EventTarget | null} target */
@@ -42,8 +91,12 @@ function isButtonLike(target) {
 
 /** @param {Actions} actions */
 export function bindKeys(actions) {
+  const adjusting = new Adjusting();
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || isField(e.target)) return;
+    if (adjusting.keeps(e)) return;
+    // a slider that is not being adjusted leaves its keys to the page, the arrows included
+    if (isSlider(e.target) && SLIDER_KEYS.has(e.key)) e.preventDefault();
     // an open dialog has the keyboard: Esc closes it, the race keys wait
     if (e.target instanceof Element && e.target.closest('dialog[open]')) return;
     switch (e.key) {

@@ -298,6 +298,35 @@ def test_keyboard_space_arrow_r(gs: Page, base_url: str) -> None:
     assert outline != "none"
 
 
+def test_race_keys_stay_global_after_touching_a_slider(gs: Page, base_url: str) -> None:
+    """Space, R and Right arrow work after a click on a slider; a slider reached by keyboard keeps
+    its arrows until Escape (issue #11, item 5)."""
+    open_page(gs, base_url)
+    slider = gs.locator("#run-a-lr-range")
+    slider.click()
+    gs.keyboard.press("Space")
+    expect(gs.locator("#play")).to_have_attribute("data-playing", "false")
+    gs.wait_for_timeout(300)
+    n, value = lengths(gs)[0], slider.input_value()
+    gs.keyboard.press("ArrowRight")
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] === {n + 1}")
+    assert slider.input_value() == value, "the arrow stepped the race, not the slider"
+    gs.keyboard.press("r")
+    gs.wait_for_function(f"() => ({LENGTHS})().every(k => k === 1)")
+    # reached with Tab, the slider has the arrows; Escape gives them back
+    gs.locator("#run-a-lr-num").focus()
+    gs.keyboard.press("Shift+Tab")
+    assert gs.evaluate("() => document.activeElement.id") == "run-a-lr-range"
+    gs.keyboard.press("ArrowRight")
+    expect(slider).to_have_value(str(int(value) + 1))
+    gs.keyboard.press("Escape")
+    gs.keyboard.press("ArrowRight")
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] === 2")
+    expect(slider).to_have_value(str(int(value) + 1))
+    gs.keyboard.press("Space")
+    expect(gs.locator("#play")).to_have_attribute("data-playing", "true")
+
+
 def test_3d_view_keeps_camera_while_paths_grow(gs: Page, base_url: str) -> None:
     open_page(gs, base_url)
     gs.click("#view-surface")
