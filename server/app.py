@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.routes import export  # GET /api/export (issue 7, part 4)
 
     app.include_router(export.router)
+    from server.routes import inside  # source, PyTorch code, parity, backprop (issue 13)
+
+    app.include_router(inside.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
