@@ -32,6 +32,7 @@ import { RoomPresenter, RoomViewer, roomCode } from './room.js';
 import { ShareDialog } from './share.js';
 import { Presenter } from './presenter.js';
 import { isEmbedded, setupEmbed } from './embed.js';
+import { CodePanel } from './codepanel.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -156,6 +157,9 @@ async function main() {
     return;
   }
   app = new Controller(state, specs, parts);
+  const codePanel = new CodePanel(app, specs);
+  byId('run-cards').addEventListener('input', () => codePanel.refresh());
+  byId('run-cards').addEventListener('change', () => codePanel.refresh());
   state = app.checked(state);
   app.state = state;
   app.writeHash('replace');
@@ -170,6 +174,7 @@ async function main() {
       change: (c) => app.runChanged(c),
       remove: (i) => app.removeRun(i),
       add: () => app.addRun(),
+      code: (i) => codePanel.open(i),
     }),
     race: new RacePanel({
       seed: (seed) => app.change({ seed }),

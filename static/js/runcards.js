@@ -79,7 +79,8 @@ export class RunCards {
    * @param {HTMLElement} container
    * @param {HTMLButtonElement} addButton
    * @param {{optimizers: OptimizerSpec[], schedules: ScheduleSpec[]}} specs
-   * @param {{change: (c: RunChange) => void, remove: (index: number) => void, add: () => void}} on
+   * @param {{change: (c: RunChange) => void, remove: (index: number) => void, add: () => void,
+   *   code?: (index: number) => void}} on  `code` opens the run's rule-and-code panel
    */
   constructor(container, addButton, specs, on) {
     this.container = container;
@@ -147,6 +148,7 @@ export class RunCards {
     });
     remove.toggleAttribute('disabled', count <= 1);
     remove.addEventListener('click', () => this.on.remove(i));
+    const code = this.on.code ? codeButton(id, () => this.on.code?.(i)) : null;
 
     const summary = el('p', { class: 'summary', text: spec.summary, title: spec.rule });
     const status = el('p', { class: 'run-status', id: `${prefix}-status`, role: 'status' });
@@ -191,6 +193,7 @@ export class RunCards {
           el('span', { class: 'swatch', 'aria-hidden': 'true' }),
           title,
           optimizerField.row,
+          ...(code ? [code] : []),
           remove,
         ]),
         summary,
@@ -271,6 +274,20 @@ export class RunCards {
     if (details) details.open = true;
     return true;
   }
+}
+
+/** @param {string} id @param {() => void} open */
+function codeButton(id, open) {
+  const button = el('button', {
+    type: 'button',
+    class: 'button small code-button',
+    id: `run-${id}-code`,
+    'aria-label': `Update rule and code of run ${id}`,
+    title: `The update rule, our numpy code and the PyTorch code of run ${id}`,
+    text: '</>',
+  });
+  button.addEventListener('click', open);
+  return button;
 }
 
 /** @param {string} prefix  "run-a" */

@@ -1,0 +1,65 @@
+"""The "see inside" views in real Chromium: the code panel, the internals overlay, backprop."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from tests.browser.conftest import SCREENSHOTS
+
+from tests.browser.test_page import CONTOUR_DRAWN
+
+
+def open_race(page: Page, base_url: str, hash_: str) -> None:
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(f"{base_url}/{hash_}")
+    page.wait_for_function(CONTOUR_DRAWN)
+
+
+def test_code_panel_shows_rule_our_numpy_and_torch_with_live_values(gs: Page, base_url: str) -> None:
+    open_race(gs, base_url, "#surface=rosenbrock&steps=300&run=adam,lr:0.05&run=momentum,lr:0.0005")
+    gs.click("#run-a-code")
+    panel = gs.locator("#code-panel")
+    panel.wait_for(state="visible")
+    gs.wait_for_function("() => document.querySelectorAll('#code-panel .code-rule .katex').length >= 3")
+    ours = panel.locator(".code-col").first.locator("pre.code").first.inner_text()
+    assert ours.startswith("def update(")
+    assert 'hyper["lr"] = 0.05' in ours  # the current value beside the code that reads it
+    torch = panel.locator(".torch-code").inner_text()
+    assert "torch.optim.Adam([p], lr=0.05, betas=(0.9, 0.999)" in torch
+    assert "loss.backward()" in torch and "optimizer.step()" in torch
+    assert panel.locator(".tok-kw").count() > 5  # highlighted
+    assert "adam.py" in panel.locator(".code-where").first.inner_text()
+    gs.screenshot(path=str(SCREENSHOTS / "code-panel.png"))
+
+    # Changing lr on the card updates the values shown and the PyTorch code.
+    box = gs.locator("#run-a-lr-num")
+    box.fill("0.02")
+    box.press("Enter")
+    gs.wait_for_function(
+        "() => document.querySelector('#code-panel .torch-code').textContent.includes('lr=0.02')"
+    )
+    assert 'hyper["lr"] = 0.02' in panel.locator(".code-col pre.code").first.inner_text()
+
+    # Another run: momentum's SGD; Esc closes.
+    gs.click("#run-b-code")
+    gs.wait_for_function(
+        "() => document.querySelector('#code-panel .torch-code')?.textContent.includes('torch.optim.SGD([p], lr=0.0005, momentum=0.9')"
+    )
+    gs.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+
+
+def test_code_panel_in_presenter_mode_and_networks_layers(gs: Page, base_url: str) -> None:
+    open_race(gs, base_url, "#surface=himmelblau&steps=200&present=1&run=rmsprop,lr:0.01")
+    gs.click("#run-a-code")
+    gs.wait_for_function("() => document.querySelectorAll('#code-panel .katex').length >= 3")
+    size = gs.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#code-panel pre.code')).fontSize)")
+    assert size >= 18, size  # readable from the back of a hall
+    gs.screenshot(path=str(SCREENSHOTS / "code-panel-presenter.png"))
+    gs.goto(f"{base_url}/#mode=network&steps=50&speed=100&run=adam,lr:0.01")
+    gs.wait_for_selector("#run-a-code")
+    gs.click("#run-a-code")
+    gs.wait_for_selector("#code-panel .layer-code[data-layer='linear']")
+    layer = gs.locator("#code-panel .layer-code[data-layer='linear']")
+    assert "torch.nn.Linear" in layer.inner_text()
+    assert layer.locator("pre.code").count() == 2  # forward and backward side by side
