@@ -5,7 +5,6 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from tests.browser.conftest import SCREENSHOTS
-
 from tests.browser.test_page import CONTOUR_DRAWN
 
 
@@ -15,12 +14,16 @@ def open_race(page: Page, base_url: str, hash_: str) -> None:
     page.wait_for_function(CONTOUR_DRAWN)
 
 
-def test_code_panel_shows_rule_our_numpy_and_torch_with_live_values(gs: Page, base_url: str) -> None:
+def test_code_panel_shows_rule_our_numpy_and_torch_with_live_values(
+    gs: Page, base_url: str
+) -> None:
     open_race(gs, base_url, "#surface=rosenbrock&steps=300&run=adam,lr:0.05&run=momentum,lr:0.0005")
     gs.click("#run-a-code")
     panel = gs.locator("#code-panel")
     panel.wait_for(state="visible")
-    gs.wait_for_function("() => document.querySelectorAll('#code-panel .code-rule .katex').length >= 3")
+    gs.wait_for_function(
+        "() => document.querySelectorAll('#code-panel .code-rule .katex').length >= 3"
+    )
     ours = panel.locator(".code-col").first.locator("pre.code").first.inner_text()
     assert ours.startswith("def update(")
     assert 'hyper["lr"] = 0.05' in ours  # the current value beside the code that reads it
@@ -53,7 +56,9 @@ def test_code_panel_in_presenter_mode_and_networks_layers(gs: Page, base_url: st
     open_race(gs, base_url, "#surface=himmelblau&steps=200&present=1&run=rmsprop,lr:0.01")
     gs.click("#run-a-code")
     gs.wait_for_function("() => document.querySelectorAll('#code-panel .katex').length >= 3")
-    size = gs.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#code-panel pre.code')).fontSize)")
+    size = gs.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('#code-panel pre.code')).fontSize)"
+    )
     assert size >= 18, size  # readable from the back of a hall
     gs.screenshot(path=str(SCREENSHOTS / "code-panel-presenter.png"))
     gs.goto(f"{base_url}/#mode=network&steps=50&speed=100&run=adam,lr:0.01")
