@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,7 +19,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from server import __version__
 from server.errors import FieldError, from_errors
 from server.jsonenc import ORJSONResponse
-from server.live.rooms import Rooms
+from server.live.broker import Broker, InProcessBroker
 from server.live.session import TASK_PREFIX, Session
 from server.routes import api, pages, ws
 from server.settings import Settings
@@ -46,9 +48,25 @@ class FrameAncestors:
         await self.app(scope, receive, with_header)
 
 
+def make_broker(settings: Settings) -> Broker:
+    """Rooms in this process."""
+    return InProcessBroker()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    broker = make_broker(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Gradscape",
         version=__version__,
         summary="Optimizers from scratch, streamed live to a Plotly page.",
@@ -58,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = set[Session]()
-    app.state.rooms = Rooms()
+    app.state.broker = broker
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> ORJSONResponse:

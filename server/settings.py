@@ -35,5 +35,10 @@ class Settings(BaseSettings):
     message_burst: int = 120
     # A connection that floods past this many refused messages in a row is closed.
     flood_close_after: int = 200
+    # Per session: the current race kept for a room's late viewers (about 32 bytes a point).
+    room_history_bytes: int = 32 * 1024 * 1024
+    # Rooms across workers (``gradscape serve --workers N``): redis://host:port/db. Unset: one
+    # process, rooms in memory, no Redis needed.
+    redis_url: str | None = None
     idle_timeout: float = 900.0
     send_timeout: float = 10.0

@@ -1,25 +1,29 @@
-"""Client commands on the websocket: validate, act on the session's race, queue the reply."""
+"""Client commands on the websocket: each message validated and turned into an intent.
+
+A command never touches the session: :func:`parse` reads the message, checks it against the
+limits and the current race, builds what a ``start`` needs, and returns an intent (a small frozen
+record of what to do). The session (:mod:`server.live.session`) carries it out. So this module
+depends on nothing live; the session depends on it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, StrictBool, StrictInt
 
 from server.engine import Race
 from server.errors import FieldError
 from server.live.network_stream import NetworkStream
-from server.live.public_url import public_base
-from server.live.state import Clock
 from server.live.streams import Stream, SurfaceStream
-from server.problems.factory import build_problem
+from server.optim.schedules import Schedule
+from server.problems.factory import Built, build_problem
 from server.problems.nn.problem import NetworkProblem
 from server.runs import build_run, check_hyper, check_schedule
 from server.schemas import Number, ProblemSpec, RunId, RunSpec, Strict
-
-if TYPE_CHECKING:
-    from server.live.session import Session
+from server.settings import Settings
 
 MAX_STEP_N = 10_000
 
@@ -52,23 +56,103 @@ class SpeedMsg(Strict):
     steps_per_second: Number = Field(gt=0)
 
 
+ROOM_CODE = r"^[A-Za-z0-9]{4,16}$"
+
+
 class RoomMsg(Strict):
     type: Literal["room"]
     action: Literal["open", "close"]
+    # Reopen under this code (a presenter's page after the server restarted), if it is free.
+    code: str | None = Field(default=None, pattern=ROOM_CODE)
 
 
 class BareMsg(Strict):
     type: Literal["pause", "resume", "reset"]
 
 
-def _race(session: Session) -> Race:
-    if session.race is None:
+class Context(Protocol):
+    """What a command may read: the limits and the race in progress (never written here)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def race(self) -> Race | None: ...
+
+
+@dataclass(frozen=True)
+class Start:
+    stream: Stream
+    built: Built
+    steps_per_second: float
+    paused: bool
+    description: dict[str, Any]  # the race as a room's viewers need it
+    ack: dict[str, Any]  # the ``ack`` reply
+
+
+@dataclass(frozen=True)
+class Set:
+    run: str
+    index: int
+    hyper: dict[str, float] | None  # the run's full, checked hyperparameters
+    schedule: Schedule | None
+    noise: float | None
+    given: dict[str, Any] = field(default_factory=dict)  # the message's own fields, as sent
+
+    def described(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A run's entry in the race's description with this change applied."""
+        out = dict(run)
+        if "hyper" in self.given:
+            out["hyper"] = {**out["hyper"], **self.given["hyper"]}
+        if "schedule" in self.given:
+            out["schedule"] = self.given["schedule"]
+        if "noise" in self.given:
+            out["noise"] = self.given["noise"]
+        return out
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    n: int
+
+
+@dataclass(frozen=True)
+class Reset:
+    pass
+
+
+@dataclass(frozen=True)
+class Speed:
+    steps_per_second: float
+
+
+@dataclass(frozen=True)
+class Room:
+    action: Literal["open", "close"]
+    code: str | None = None
+
+
+Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room
+
+
+def _race(ctx: Context) -> Race:
+    if ctx.race is None:
         raise FieldError("type", "No race yet: send a start message first.")
-    return session.race
+    return ctx.race
 
 
-def _check_speed(session: Session, sps: float) -> float:
-    limit = session.settings.max_steps_per_second
+def _check_speed(settings: Settings, sps: float) -> float:
+    limit = settings.max_steps_per_second
     if sps > limit:
         raise FieldError(
             "steps_per_second", f"steps_per_second {sps:g} is above the limit {limit:g}"
@@ -76,16 +160,16 @@ def _check_speed(session: Session, sps: float) -> float:
     return float(sps)
 
 
-def start(session: Session, msg: dict[str, Any]) -> None:
+def start(ctx: Context, msg: dict[str, Any]) -> Start:
     m = StartMsg.model_validate(msg)
-    settings = session.settings
+    settings = ctx.settings
     if len(m.runs) > settings.max_runs:
         raise FieldError("runs", f"At most {settings.max_runs} runs in a race (got {len(m.runs)}).")
     if m.max_steps > settings.max_steps:
         raise FieldError(
             "max_steps", f"max_steps {m.max_steps} is above the limit {settings.max_steps}"
         )
-    sps = _check_speed(session, m.steps_per_second)
+    sps = _check_speed(settings, m.steps_per_second)
     ids = [r.id for r in m.runs]
     for i, run_id in enumerate(ids):
         if run_id in ids[:i]:
@@ -103,25 +187,18 @@ def start(session: Session, msg: dict[str, Any]) -> None:
         except FieldError as exc:
             raise exc.within(f"runs[{i}]") from None
     race = Race(built.problem, configs, seed=m.seed, max_steps=m.max_steps)
-    session.built = built
-    session.steps_per_second = sps
-    session.clock = Clock.PAUSED if m.paused else Clock.RUNNING
     stream: Stream = SurfaceStream(race)
     extra: dict[str, Any] = {}
     if network is not None:
         stream = NetworkStream(race, network, torch=bool(built.info.get("torch")))
         extra = stream.ack()
-    session.begin(stream)
-    session.description = describe_start(m, sps)
-    session.describe("start")
-    session.reply({"type": "ack", "of": "start", "runs": race.ids, "step": 0, **extra})
-    session.frame_now()
-    session.status()
+    ack = {"type": "ack", "of": "start", "runs": race.ids, "step": 0, **extra}
+    return Start(stream, built, sps, m.paused, describe_start(m, sps), ack)
 
 
-def set_(session: Session, msg: dict[str, Any]) -> None:
+def set_(ctx: Context, msg: dict[str, Any]) -> Set:
     m = SetMsg.model_validate(msg)
-    race = _race(session)
+    race = _race(ctx)
     try:
         i = race.index_of(m.run)
     except KeyError:
@@ -131,81 +208,48 @@ def set_(session: Session, msg: dict[str, Any]) -> None:
     config = race.configs[i]
     hyper = check_hyper(config.optimizer, {**config.hyper, **m.hyper}) if m.hyper else None
     schedule = check_schedule(m.schedule) if "schedule" in m.model_fields_set else None
-    assert session.stream is not None
-    step = session.stream.set(m.run, hyper, schedule, m.noise)
-    _describe_set(session, i, m)
-    session.reply({"type": "ack", "of": "set", "run": m.run, "step": step})
+    given: dict[str, Any] = {}
+    if m.hyper:
+        given["hyper"] = m.hyper
+    if "schedule" in m.model_fields_set:
+        given["schedule"] = m.schedule
+    if m.noise is not None:
+        given["noise"] = m.noise
+    return Set(m.run, i, hyper, schedule, m.noise, given)
 
 
-def pause(session: Session, msg: dict[str, Any]) -> None:
+def pause(ctx: Context, msg: dict[str, Any]) -> Pause:
     BareMsg.model_validate(msg)
-    race = _race(session)
-    if session.clock is Clock.RUNNING:
-        session.clock = Clock.PAUSED
-    session.reply({"type": "ack", "of": "pause", "step": race.step})
-    session.status()
+    _race(ctx)
+    return Pause()
 
 
-def resume(session: Session, msg: dict[str, Any]) -> None:
+def resume(ctx: Context, msg: dict[str, Any]) -> Resume:
     BareMsg.model_validate(msg)
-    race = _race(session)
-    if session.clock is Clock.PAUSED:
-        session.clock = Clock.RUNNING
-        session.restart_clock()
-    session.reply({"type": "ack", "of": "resume", "step": race.step})
-    session.status()
+    _race(ctx)
+    return Resume()
 
 
-def step(session: Session, msg: dict[str, Any]) -> None:
+def step(ctx: Context, msg: dict[str, Any]) -> Step:
     m = StepMsg.model_validate(msg)
-    race = _race(session)
-    if session.clock is Clock.RUNNING:
-        session.clock = Clock.PAUSED
-    session.reply({"type": "ack", "of": "step", "n": m.n, "step": race.step + 1})
-    session.request_steps(m.n)
+    _race(ctx)
+    return Step(m.n)
 
 
-def reset(session: Session, msg: dict[str, Any]) -> None:
+def reset(ctx: Context, msg: dict[str, Any]) -> Reset:
     BareMsg.model_validate(msg)
-    _race(session)
-    assert session.stream is not None
-    session.stream.reset()
-    session.clock = Clock.PAUSED
-    session.begin(session.stream)
-    session.describe("reset")
-    session.reply({"type": "ack", "of": "reset", "step": 0})
-    session.frame_now()
-    session.status()
+    _race(ctx)
+    return Reset()
 
 
-def speed(session: Session, msg: dict[str, Any]) -> None:
+def speed(ctx: Context, msg: dict[str, Any]) -> Speed:
     m = SpeedMsg.model_validate(msg)
-    session.steps_per_second = _check_speed(session, m.steps_per_second)
-    session.restart_clock()
-    if session.description is not None:
-        session.description["steps_per_second"] = session.steps_per_second
-        session.describe("speed")
-    session.reply({"type": "ack", "of": "speed", "steps_per_second": session.steps_per_second})
+    return Speed(_check_speed(ctx.settings, m.steps_per_second))
 
 
-def room(session: Session, msg: dict[str, Any]) -> None:
+def room(ctx: Context, msg: dict[str, Any]) -> Room:
     m = RoomMsg.model_validate(msg)
-    if m.action == "open":
-        if session.room is None:
-            base = public_base(
-                session.ws.headers.get("host", "127.0.0.1"),
-                session.ws.url.scheme == "wss",
-                session.settings,
-            )
-            session.room = session.rooms.open(base, session.reply)
-            session.reply(session.room.info())
-            session.describe("open")  # a race in progress: viewers see it from this step on
-        else:
-            session.reply(session.room.info())
-    elif session.room is not None:
-        session.rooms.close(session.room)
-        session.reply({"type": "room", "code": session.room.code, "closed": True})
-        session.room = None
+    return Room(m.action, m.code.upper() if m.code else None)
 
 
 def describe_start(m: StartMsg, steps_per_second: float) -> dict[str, Any]:
@@ -219,23 +263,7 @@ def describe_start(m: StartMsg, steps_per_second: float) -> dict[str, Any]:
     }
 
 
-def _describe_set(session: Session, index: int, m: SetMsg) -> None:
-    """Record an accepted ``set`` in the race's description and publish it."""
-    if session.description is None:
-        return
-    runs: list[dict[str, Any]] = session.description["runs"]
-    run = dict(runs[index])
-    if m.hyper:
-        run["hyper"] = {**run["hyper"], **m.hyper}
-    if "schedule" in m.model_fields_set:
-        run["schedule"] = m.schedule
-    if m.noise is not None:
-        run["noise"] = m.noise
-    runs[index] = run
-    session.describe("set", run=m.run)
-
-
-HANDLERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
+HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Intent]] = {
     "room": room,
     "start": start,
     "set": set_,
@@ -247,7 +275,8 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
 }
 
 
-def dispatch(session: Session, msg: object) -> None:
+def parse(ctx: Context, msg: object) -> Intent:
+    """The intent of one decoded client message; a refusal raises FieldError/ValidationError."""
     if not isinstance(msg, dict):
         raise FieldError("", 'A message must be a JSON object with a "type".')
     kind = msg.get("type")
@@ -256,4 +285,4 @@ def dispatch(session: Session, msg: object) -> None:
         raise FieldError(
             "type", f"Unknown message type {kind!r}; expected one of: {', '.join(HANDLERS)}."
         )
-    handler(session, msg)
+    return handler(ctx, msg)

@@ -1,18 +1,15 @@
-"""Lecture rooms: a presenter's session broadcast to read-only viewers.
+"""Lecture rooms, the part every broker shares: viewers and the fan-out to them on one worker.
 
-The presenter publishes every message its viewers need (the race's description, frames, events,
-status, acks) as text encoded once; the room offers that same string to every viewer. A room keeps
-the messages since the current race began (its ``race`` message of a ``start`` or ``reset``; up to
-``HISTORY_BYTES``), so a viewer who joins late first receives the path so far, then the live stream.
-
-Each viewer has an :class:`~server.live.outbox.Outbox`: a viewer that keeps up gets each message
-sent at once, in the publishing call, and only a send that has to wait for the client gets a task;
-behind it, messages wait in a bounded queue. One small task per viewer notices the viewer
-leaving. Publishing never awaits: a viewer whose queue is full, or whose send times out, is closed
-on its own, and neither the presenter nor the other viewers wait for it.
+A presenter's public messages reach a room as text encoded once (through a broker,
+:mod:`server.live.broker`); the worker's :class:`LocalRoom` offers that same string to each of
+its viewers. Each viewer has an :class:`~server.live.outbox.Outbox`: a viewer that keeps up gets
+each message sent at once, in the offering call, and only a send that has to wait for the client
+gets a task; behind it, messages wait in a bounded queue. One small task per viewer notices the
+viewer leaving. Offering never awaits: a viewer whose queue is full, or whose send times out, is
+closed on its own, and neither the presenter nor the other viewers wait for it.
 
 The presenter is told the number of viewers at most every ``NOTIFY_INTERVAL`` seconds (the first
-change at once, later ones coalesced), always ending on the true count.
+change at once, later ones coalesced), always ending on the true count (:class:`CountNotifier`).
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from starlette.websockets import WebSocket
 
@@ -28,7 +26,6 @@ from server.live.outbox import Outbox
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a lecture hall
 CODE_LENGTH = 6
-HISTORY_BYTES = 16 * 1024 * 1024
 VIEWER_QUEUE = 256  # messages: about 8 s of frames at 30 per second
 NOTIFY_INTERVAL = 0.25  # s between two viewer counts sent to the presenter
 
@@ -98,102 +95,77 @@ class Viewer:
         self.end()
 
 
-class Room:
-    """One presenter's broadcast: its viewers, the history of the current race, the count."""
+class LocalRoom:
+    """One room's viewers on this worker."""
 
-    def __init__(self, code: str, url: str, notify: Callable[[dict[str, object]], None]) -> None:
+    def __init__(self, code: str, on_count: Callable[[], None] = lambda: None) -> None:
         self.code = code
-        self.url = url
-        self.notify = notify
         self.viewers: set[Viewer] = set()
-        self.history: list[str] = []
-        self.history_bytes = 0
-        self.closed = False
-        self._told = 0  # the count the presenter was last told (the open reply says 0)
-        self._told_at = 0.0
-        self._notify_handle: asyncio.TimerHandle | None = None
+        self.on_count = on_count
 
-    def info(self) -> dict[str, object]:
-        return {"type": "room", "code": self.code, "url": self.url, "viewers": len(self.viewers)}
-
-    def publish(self, text: str, new_race: bool = False) -> None:
-        """Offer one encoded message to every viewer; ``new_race`` starts the history anew."""
-        if new_race:
-            self.history, self.history_bytes = [], 0
-        if self.history_bytes + len(text) <= HISTORY_BYTES:
-            self.history.append(text)
-            self.history_bytes += len(text)
+    def offer(self, text: str) -> None:
         for viewer in self.viewers:
             viewer.offer(text)
 
-    def join(self, viewer: Viewer) -> list[str]:
-        """Add a viewer; returns the history to send it before the live messages."""
+    def add(self, viewer: Viewer) -> None:
         self.viewers.add(viewer)
-        self._count_changed()
-        return list(self.history)
+        self.on_count()
 
-    def leave(self, viewer: Viewer) -> None:
+    def discard(self, viewer: Viewer) -> None:
         if viewer in self.viewers:
             self.viewers.discard(viewer)
-            self._count_changed()
+            self.on_count()
 
-    def close(self) -> None:
+    def end(self, message: str) -> None:
         """Tell every viewer the room ended; each sends what it has queued, then closes."""
-        if self.closed:
-            return
-        self.closed = True
-        if self._notify_handle is not None:
-            self._notify_handle.cancel()
-            self._notify_handle = None
-        goodbye = dumps_text(
-            {
-                "type": "room",
-                "code": self.code,
-                "closed": True,
-                "message": "The presenter ended the room.",
-            }
-        )
+        goodbye = ended(self.code, message)
         for viewer in self.viewers:
             viewer.offer(goodbye)
             viewer.end()
 
-    def _count_changed(self) -> None:
-        if self.closed or self._notify_handle is not None:
+
+def ended(code: str, message: str) -> str:
+    return dumps_text({"type": "room", "code": code, "closed": True, "message": message})
+
+
+class CountNotifier:
+    """Tells the presenter the viewer count: the first change at once, then at most every
+    ``NOTIFY_INTERVAL`` seconds, always ending on the true count."""
+
+    def __init__(self, info: Callable[[int], dict[str, Any]], notify: Callable[[Any], None]):
+        self._info = info
+        self._notify = notify
+        self.count = 0
+        self._told = 0  # the count the presenter was last told (the open reply says 0)
+        self._told_at = 0.0
+        self._handle: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    def changed(self, count: int) -> None:
+        self.count = count
+        if self.closed or self._handle is not None:
             return
         loop = asyncio.get_running_loop()
         wait = self._told_at + NOTIFY_INTERVAL - loop.time()
         if wait <= 0:
-            self._tell_count()
+            self._tell()
         else:
-            self._notify_handle = loop.call_later(wait, self._tell_count)
+            self._handle = loop.call_later(wait, self._tell)
 
-    def _tell_count(self) -> None:
-        self._notify_handle = None
+    def close(self) -> None:
+        self.closed = True
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _tell(self) -> None:
+        self._handle = None
         if self.closed:
             return
         self._told_at = asyncio.get_running_loop().time()
-        if len(self.viewers) != self._told:
-            self._told = len(self.viewers)
-            self.notify(self.info())
-
-
-class Rooms:
-    """The open rooms of one app, by code."""
-
-    def __init__(self) -> None:
-        self.by_code: dict[str, Room] = {}
-
-    def open(self, base_url: str, notify: Callable[[dict[str, object]], None]) -> Room:
-        code = new_code()
-        while code in self.by_code:
-            code = new_code()
-        room = Room(code, f"{base_url.rstrip('/')}/?room={code}", notify)
-        self.by_code[code] = room
-        return room
-
-    def close(self, room: Room) -> None:
-        room.close()
-        self.by_code.pop(room.code, None)
+        if self.count != self._told:
+            self._told = self.count
+            self._notify(self._info(self.count))
 
 
 def new_code() -> str:

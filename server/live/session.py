@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,11 +25,14 @@ from server.engine import Chunk, Race, Stop
 from server.errors import FieldError, from_validation
 from server.jsonenc import dumps_text
 from server.live import commands
+from server.live.broker import Broker, InProcessBroker, Publication
+from server.live.clock import RaceClock
 from server.live.explain import explain
+from server.live.history import PathHistory
 from server.live.outbox import Outbox
+from server.live.public_url import public_base
 from server.live.ratelimit import TokenBucket
-from server.live.rooms import Room, Rooms
-from server.live.state import Clock, CloseCode
+from server.live.state import CloseCode
 from server.live.streams import Stream, SurfaceStream
 from server.live.ticker import ticker_for
 from server.problems.factory import Built
@@ -54,20 +56,19 @@ class SessionClosed(Exception):
 
 
 class Session:
-    def __init__(self, ws: WebSocket, settings: Settings, rooms: Rooms | None = None) -> None:
+    def __init__(self, ws: WebSocket, settings: Settings, broker: Broker | None = None) -> None:
         self.ws = ws
-        self.settings = settings
-        self.rooms = rooms or Rooms()
-        self.room: Room | None = None
+        self._settings = settings
+        self.broker: Broker = broker or InProcessBroker()
+        self.room: Publication | None = None
+        self.history = PathHistory(settings.room_history_bytes)  # the race, for late viewers
         self.id = next(_ids)
         self.stream: Stream | None = None
         self.built: Built | None = None
         self.description: dict[str, Any] | None = None  # the race, for a room's viewers
-        self.clock = Clock.IDLE
-        self.steps_per_second = 60.0
-        self._origin_time = 0.0
-        self._origin_step = 0
-        self._outbox: list[dict[str, Any] | None] = []  # None: send the pending frame here
+        self.clock = RaceClock(_loop_time, settings.frames_per_second)
+        # None: send the pending frame here; False: for the room and its history only
+        self._outbox: list[tuple[dict[str, Any], bool] | None] = []
         self._stops: list[Stop] = []
         self._requested = 0  # steps asked for with a ``step`` message, done by the producer
         self._lock = asyncio.Lock()  # held while a heavy stream advances in a thread
@@ -83,10 +84,12 @@ class Session:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     async def run(self) -> None:
         """Serve the accepted websocket until either side ends it; always clean up."""
-        loop = asyncio.get_running_loop()
-        self._origin_time = loop.time()
         self.reply(
             {
                 "type": "hello",
@@ -128,7 +131,7 @@ class Session:
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.stream = None
             if self.room is not None:
-                self.rooms.close(self.room)
+                self.room.close()
                 self.room = None
             await self._close(code, reason)
 
@@ -152,17 +155,22 @@ class Session:
                     self.ws.receive(), timeout=self.settings.idle_timeout
                 )
             except TimeoutError:
-                if self.clock is Clock.RUNNING:
+                if self.clock.running:
                     continue
                 raise SessionClosed(CloseCode.GOING_AWAY, "idle for too long") from None
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
             text = message.get("text")
             async with self._lock:
-                self.handle_raw(text.encode() if text is not None else message.get("bytes") or b"")
+                intent = self.handle_raw(
+                    text.encode() if text is not None else message.get("bytes") or b""
+                )
+                if isinstance(intent, commands.Room):
+                    await self._room(intent)
 
-    def handle_raw(self, data: bytes) -> None:
-        """Handle one client message; every refusal becomes an ``error`` reply."""
+    def handle_raw(self, data: bytes) -> commands.Intent | None:
+        """Handle one client message; every refusal becomes an ``error`` reply. A room
+        command is returned instead, for the receive loop to carry out (it awaits the broker)."""
         if not self._bucket.take():
             self._refused += 1
             if self._refused > self.settings.flood_close_after:
@@ -170,7 +178,7 @@ class Session:
             if self._refused == 1:
                 limit = self.settings.message_rate
                 self.error("", f"Too many messages: slow down (the limit is {limit:g} per second).")
-            return
+            return None
         self._refused = max(0, self._refused - 1)
         if len(data) > self.settings.max_message_bytes:
             self.error(
@@ -178,7 +186,7 @@ class Session:
                 f"Message too large ({len(data)} bytes; the limit is "
                 f"{self.settings.max_message_bytes}).",
             )
-            return
+            return None
         try:
             msg = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -186,9 +194,12 @@ class Session:
                 "",
                 f"Not valid JSON ({exc}). NaN, Infinity and numbers beyond 1e308 are not allowed.",
             )
-            return
+            return None
         try:
-            commands.dispatch(self, msg)
+            intent = commands.parse(self, msg)
+            if isinstance(intent, commands.Room):
+                return intent
+            self._apply(intent)
         except (FieldError, ValidationError) as exc:
             err = exc if isinstance(exc, FieldError) else from_validation(exc)
             reply: dict[str, Any] = {"type": "error", **err.to_json()}
@@ -202,11 +213,13 @@ class Session:
         except Exception:  # a bug of ours: keep the session, say so, log the trace
             log.exception("session %s: message failed", self.id)
             self.error("", "The server failed on this message (an internal error, logged).")
+        return None
 
     # -- replies and frames ----------------------------------------------------------------
 
-    def reply(self, message: dict[str, Any]) -> None:
-        self._outbox.append(message)
+    def reply(self, message: dict[str, Any], to_client: bool = True) -> None:
+        """Queue a message; ``to_client=False``: for the room and its history only."""
+        self._outbox.append((message, to_client))
         self._wake.set()
 
     def frame_now(self) -> None:
@@ -222,29 +235,99 @@ class Session:
         self.reply(
             {
                 "type": "status",
-                "state": self.clock.value,
+                "state": self.clock.state.value,
                 "step": step,
-                "steps_per_second": self.steps_per_second,
+                "steps_per_second": self.clock.steps_per_second,
             }
         )
 
     def describe(self, of: str, **extra: Any) -> None:
-        """While a room is open, send (and so publish) the race's description: what viewers
-        need to draw it, with every run's current settings."""
-        if self.room is not None and self.description is not None and self.race is not None:
+        """Record (and, while a room is open, send and publish) the race's description: what
+        viewers need to draw it, with every run's current settings."""
+        if self.description is not None and self.race is not None:
             step = self.race.step
-            self.reply({"type": "race", "of": of, **self.description, "step": step, **extra})
+            message = {"type": "race", "of": of, **self.description, "step": step, **extra}
+            self.reply(message, to_client=self.room is not None)
 
     @property
     def race(self) -> Race | None:
         return self.stream.race if self.stream is not None else None
 
-    def restart_clock(self) -> None:
-        """Pace from now on at the current speed, from the race's current step."""
-        self._origin_time = asyncio.get_running_loop().time()
-        self._origin_step = self.race.step if self.race else 0
+    # -- carrying out commands ------------------------------------------------------------
 
-    def begin(self, stream: Stream | None) -> None:
+    def _apply(self, intent: commands.Intent) -> None:
+        step = self.race.step if self.race is not None else 0
+        match intent:
+            case commands.Start():
+                self.built = intent.built
+                self.clock.start(intent.steps_per_second, intent.paused)
+                self._begin(intent.stream)
+                self.description = intent.description
+                self.describe("start")
+                self.reply(intent.ack)
+                self.frame_now()
+                self.status()
+            case commands.Set():
+                assert self.stream is not None
+                acked = self.stream.set(intent.run, intent.hyper, intent.schedule, intent.noise)
+                if self.description is not None:
+                    runs: list[dict[str, Any]] = self.description["runs"]
+                    runs[intent.index] = intent.described(runs[intent.index])
+                    self.describe("set", run=intent.run)
+                self.reply({"type": "ack", "of": "set", "run": intent.run, "step": acked})
+            case commands.Pause():
+                self.clock.pause()
+                self.reply({"type": "ack", "of": "pause", "step": step})
+                self.status()
+            case commands.Resume():
+                self.clock.resume(step)
+                self.reply({"type": "ack", "of": "resume", "step": step})
+                self.status()
+            case commands.Step():
+                self.clock.pause()
+                self.reply({"type": "ack", "of": "step", "n": intent.n, "step": step + 1})
+                self._requested += intent.n
+                self._wake.set()
+            case commands.Reset():
+                assert self.stream is not None
+                self.stream.reset()
+                self.clock.reset()
+                self._begin(self.stream)
+                self.describe("reset")
+                self.reply({"type": "ack", "of": "reset", "step": 0})
+                self.frame_now()
+                self.status()
+            case commands.Speed():
+                self.clock.set_speed(intent.steps_per_second, step)
+                if self.description is not None:
+                    self.description["steps_per_second"] = intent.steps_per_second
+                    self.describe("speed")
+                sps = intent.steps_per_second
+                self.reply({"type": "ack", "of": "speed", "steps_per_second": sps})
+
+    async def _room(self, intent: commands.Room) -> None:
+        if intent.action == "close":
+            if self.room is not None:
+                self.room.close()
+                self.reply({"type": "room", "code": self.room.code, "closed": True})
+                self.room = None
+            return
+        if self.room is not None:
+            self.reply(self.room.info())
+            return
+        base = public_base(
+            self.ws.headers.get("host", "127.0.0.1"), self.ws.url.scheme == "wss", self.settings
+        )
+        try:
+            self.room = await self.broker.open(self, base, intent.code)
+        except FieldError as exc:
+            self.reply({"type": "error", **exc.within("room").to_json()})
+            return
+        self.reply(self.room.info())
+        if self.history.truncated:  # too long to keep: viewers see the race from here on
+            self.describe("open")
+
+    def _begin(self, stream: Stream | None) -> None:
         """Stream from step 0: a new race (start) or the same one again (reset)."""
         self.stream = stream
         self._stops.clear()
@@ -252,11 +335,6 @@ class Session:
         self._announce_done = False
         if stream is not None:
             stream.restart()
-        self.restart_clock()
-
-    def request_steps(self, n: int) -> None:
-        self._requested += n
-        self._wake.set()
 
     def plan(self, now: float) -> tuple[Race, int] | None:
         """The ticker's first call: replies out, then the race and the steps due at loop time
@@ -266,7 +344,7 @@ class Session:
         has not taken the last message yet is skipped (its next frame will be fuller).
         """
         stream = self.stream
-        if stream is None or self.clock is not Clock.RUNNING or self._out.failure is not None:
+        if stream is None or not self.clock.running or self._out.failure is not None:
             return None
         if stream.heavy or self._lock.locked():
             self._tick_due = True
@@ -275,7 +353,7 @@ class Session:
         if self._out.sending is not None:
             return None
         self._flush()
-        n = self._due(now)
+        n = self.clock.due(stream.race.step, now)
         if not isinstance(stream, SurfaceStream):  # a light stream the ticker cannot batch
             self._advance_light(n)
             self._send_frame()
@@ -316,22 +394,10 @@ class Session:
                 self._flush()
             if self._tick_due and self._out.sending is None:  # a stalled client: no new frames
                 self._tick_due = False
-                if self.clock is Clock.RUNNING:
-                    await self._advance(self._due(loop.time()))
+                race = self.race
+                if self.clock.running and race is not None:
+                    await self._advance(self.clock.due(race.step, loop.time()))
                     self._send_frame()
-
-    def _due(self, now: float) -> int:
-        race = self.race
-        if race is None or self.clock is not Clock.RUNNING:
-            return 0
-        due = self._origin_step + int((now - self._origin_time) * self.steps_per_second)
-        todo = due - race.step
-        cap = max(1, math.ceil(self.steps_per_second / self.settings.frames_per_second * 1.5))
-        if todo > cap:  # behind (stalled client, busy loop): slow the race rather than catch up
-            todo = cap
-            self._origin_time = now
-            self._origin_step = race.step + cap
-        return max(0, todo)
 
     def _advance_light(self, n: int) -> None:
         stream = self.stream
@@ -364,8 +430,7 @@ class Session:
         if stream is not self.stream:  # a start or reset replaced it meanwhile
             return
         self._stops.extend(stops)
-        if stream.race.done and self.clock is not Clock.DONE:
-            self.clock = Clock.DONE
+        if stream.race.done and self.clock.finish():
             self._announce_done = True
 
     def _race_failed(self) -> None:
@@ -375,23 +440,33 @@ class Session:
 
     def _stop_race(self) -> None:
         self.error("", "The race stopped on an internal error (logged); start it again.")
-        self.stream, self.clock = None, Clock.IDLE
+        self.stream = None
+        self.clock.stop()
 
     def _flush(self) -> None:
         while self._outbox:
             batch, self._outbox = self._outbox, []
-            for message in batch:
-                if message is None:
+            for item in batch:
+                if item is None:
                     self._send_frame()
-                else:
-                    self._emit(dumps_text(message), public=message["type"] in PUBLIC)
+                    continue
+                message, to_client = item
+                public = message["type"] in PUBLIC
+                if to_client:
+                    self._emit(dumps_text(message), public=public)
+                elif public:
+                    self._publish(dumps_text(message))
 
     def _send_frame(self) -> None:
         stream = self.stream
         if stream is not None:
             runs = stream.take_frame()
             if runs is not None:
-                self._emit(dumps_text({"type": "frame", "runs": runs}))
+                text = dumps_text({"type": "frame", "runs": runs})
+                self.history.add_frame(runs, text)
+                if self.room is not None:
+                    self.room.publish(text, False)
+                self._out.put(text)
             for message in stream.take_messages():
                 self._emit(dumps_text(message))
         if self._stops:
@@ -417,8 +492,20 @@ class Session:
     def _emit(self, text: str, public: bool = True) -> None:
         """Send one message now, or queue it behind a send still waiting for the client.
 
-        Public messages are also published to the session's room.
+        Public messages are also recorded for late viewers and published to the session's room.
         """
-        if public and self.room is not None:
-            self.room.publish(text, new_race=text.startswith(NEW_RACE))
+        if public:
+            self._publish(text)
         self._out.put(text)
+
+    def _publish(self, text: str) -> None:
+        new_race = text.startswith(NEW_RACE)
+        if new_race:
+            self.history.clear()
+        self.history.add_text(text)
+        if self.room is not None:
+            self.room.publish(text, new_race)
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()

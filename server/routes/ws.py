@@ -8,8 +8,9 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from server.jsonenc import dumps_text
+from server.live.broker import Broker, Refused
 from server.live.origin import LOOPBACK_NAMES, origin_allowed
-from server.live.rooms import Rooms, Viewer
+from server.live.rooms import Viewer
 from server.live.session import Session
 from server.live.state import CloseCode
 from server.settings import Settings
@@ -39,7 +40,7 @@ async def live(ws: WebSocket) -> None:
         await ws.close(CloseCode.TRY_AGAIN_LATER, "server is full; try again in a minute")
         return
     await ws.accept()
-    session = Session(ws, settings, ws.app.state.rooms)
+    session = Session(ws, settings, ws.app.state.broker)
     sessions.add(session)
     try:
         await session.run()
@@ -54,36 +55,22 @@ async def room_viewer(ws: WebSocket, code: str) -> None:
     Refusals (no such room, a full room) come as an ``error`` message a page can show, then a
     close whose reason says the same."""
     settings: Settings = ws.app.state.settings
-    rooms: Rooms = ws.app.state.rooms
+    broker: Broker = ws.app.state.broker
     if not _allowed(ws, settings):
         await ws.close(code=CloseCode.POLICY_VIOLATION)
         return
     await ws.accept()
-    room = rooms.by_code.get(code.upper())
-    if room is None:
-        shown = code[:16]
-        await _refuse(
-            ws,
-            CloseCode.POLICY_VIOLATION,
-            f"no room {shown!r}: check the code (the room may have ended)",
-            f"There is no room {shown}. Check the code; the room may have ended.",
-        )
-        return
-    if len(room.viewers) >= settings.max_viewers:
-        await _refuse(
-            ws,
-            CloseCode.TRY_AGAIN_LATER,
-            "this room is full",
-            f"Room {room.code} is full ({settings.max_viewers} viewers).",
-        )
-        return
     viewer = Viewer(ws, settings.send_timeout)
-    history = room.join(viewer)
-    viewer.start([dumps_text({**room.info(), "role": "viewer"}), *history])
+    try:
+        first = await broker.join(code, viewer, settings.max_viewers)
+    except Refused as refused:
+        await _refuse(ws, refused.code, refused.reason, refused.message)
+        return
+    viewer.start(first)
     try:
         await viewer.serve()
     finally:
-        room.leave(viewer)
+        broker.leave(code, viewer)
     if viewer.gone or ws.client_state is not WebSocketState.CONNECTED:
         return
     if viewer.lagging:

@@ -162,29 +162,6 @@ def test_a_set_reaches_viewers_and_late_joiners_get_the_current_settings(
     run_async(go)
 
 
-def test_a_room_opened_mid_race_describes_it_from_that_step(
-    live_server: Callable[..., LiveServer],
-) -> None:
-    server = live_server()
-    origin = {"Origin": server.url}
-
-    async def go() -> None:
-        async with connect(server.ws_url, additional_headers=origin) as presenter:
-            await until(presenter, lambda m: m["type"] == "hello")
-            await presenter.send(orjson.dumps({**START, "paused": True}).decode())
-            await presenter.send('{"type": "step", "n": 3}')
-            await until(presenter, lambda m: m["type"] == "status" and m["step"] == 3)
-            await presenter.send('{"type": "room", "action": "open"}')
-            info = await until(presenter, lambda m: m["type"] == "room")
-            race = await recv(presenter)
-            assert race["type"] == "race" and race["of"] == "open" and race["step"] == 3
-            async with connect(room_url(server, info["code"]), additional_headers=origin) as v:
-                await recv(v)
-                assert await recv(v) == race
-
-    run_async(go)
-
-
 def test_the_presenter_sees_the_count_coalesced_and_leaving_ends_the_room(
     live_server: Callable[..., LiveServer],
 ) -> None:
