@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
 from pydantic import Field, StrictInt
 
 from server.errors import FieldError
+from server.inside.backprop import BackpropError
+from server.inside.backprop import backprop as compute_backprop
 from server.inside.parity import parity as compute_parity
 from server.inside.rules import SYMBOLS, TEX
 from server.inside.source import LAYERS, layer_source, optimizer_source
 from server.inside.torchcode import torch_code
 from server.jsonenc import ORJSONResponse
 from server.optim.base import InvalidHyperparameter
-from server.runs import check_hyper, check_schedule
-from server.schemas import HyperValue, Point, Strict, TrajectoryRequest
+from server.problems.factory import build_network
+from server.problems.nn.problem import NetworkProblem
+from server.runs import check_hyper, check_optimizer, check_schedule
+from server.schemas import HyperValue, Number, Point, Strict, TrajectoryRequest
 from server.settings import Settings
 
 MAX_PARITY_STEPS = 5_000
+MAX_WEIGHT = 1e6
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse, tags=["inside"])
 
 
@@ -77,3 +83,38 @@ def parity(body: TrajectoryRequest, request: Request) -> ORJSONResponse:
     settings: Settings = request.app.state.settings
     limit = min(settings.max_trajectory_steps, MAX_PARITY_STEPS)
     return ORJSONResponse(compute_parity(body, limit))
+
+
+DEFAULT_NETWORK: dict[str, Any] = {"dataset": "moons", "n": 40, "hidden": [3], "activation": "tanh"}
+
+
+class BackpropRequest(Strict):
+    network: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_NETWORK))
+    seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1)
+    params: list[Number] | None = Field(default=None, max_length=200)
+    sample: StrictInt = Field(default=0, ge=0)
+    optimizer: str = Field(default="sgd", max_length=32)
+    hyper: dict[str, HyperValue] = Field(default_factory=lambda: {"lr": 0.5}, max_length=16)
+
+
+@router.post("/backprop")
+def backprop(body: BackpropRequest) -> ORJSONResponse:
+    """One example through a small network: every unit's forward value and gradient, every
+    weight's chain-rule factors, and the weights after one update."""
+    built = build_network(body.network)
+    problem = built.problem
+    assert isinstance(problem, NetworkProblem)
+    check_optimizer(body.optimizer, built)
+    hyper = check_hyper(body.optimizer, body.hyper)
+    if body.params is None:
+        params = problem.init_params(body.seed)
+    else:
+        params = np.array(body.params, dtype=np.float64)
+        if params.shape != (problem.dim,):
+            raise FieldError("params", f"params must hold {problem.dim} numbers, got {len(params)}")
+        if not np.all(np.abs(params) <= MAX_WEIGHT):
+            raise FieldError("params", f"params must lie within ±{MAX_WEIGHT:g}")
+    try:
+        return ORJSONResponse(compute_backprop(problem, params, body.sample, body.optimizer, hyper))
+    except BackpropError as exc:
+        raise FieldError(exc.field, exc.message) from None
