@@ -33,6 +33,7 @@ import { ShareDialog } from './share.js';
 import { Presenter } from './presenter.js';
 import { isEmbedded, setupEmbed } from './embed.js';
 import { CodePanel } from './codepanel.js';
+import { BackpropView } from './backprop.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -160,6 +161,8 @@ async function main() {
   const codePanel = new CodePanel(app, specs);
   byId('run-cards').addEventListener('input', () => codePanel.refresh());
   byId('run-cards').addEventListener('change', () => codePanel.refresh());
+  const backprop = new BackpropView(app);
+  byId('backprop-button').addEventListener('click', () => backprop.open());
   state = app.checked(state);
   app.state = state;
   app.writeHash('replace');

@@ -68,3 +68,46 @@ def test_code_panel_in_presenter_mode_and_networks_layers(gs: Page, base_url: st
     layer = gs.locator("#code-panel .layer-code[data-layer='linear']")
     assert "torch.nn.Linear" in layer.inner_text()
     assert layer.locator("pre.code").count() == 2  # forward and backward side by side
+
+
+def test_backprop_steps_forward_backward_update_with_chain_rule(gs: Page, base_url: str) -> None:
+    open_race(gs, base_url, "#mode=network&steps=40&speed=100&run=sgd,lr:0.1")
+    gs.click("#backprop-button")
+    gs.wait_for_selector("#bp-graph .bp-unit.loss")
+    phase = gs.locator("#bp-phase")
+    assert "Step 1 of 7" in phase.inner_text()  # 2-3-1: inputs, 2 forward, loss, 2 backward, update
+    assert gs.locator("#bp-graph .bp-unit.hidden").count() == 3
+    assert gs.locator("#bp-graph .bp-hit").count() == 9
+    units = gs.locator("#bp-graph .bp-unit.hidden").first
+    assert "?" in (units.text_content() or "")
+    gs.click("#bp-next")
+    assert "z " in (units.text_content() or "") and " a " in (
+        units.text_content() or ""
+    )  # forward values of layer 1
+    gs.locator("#bp-graph .bp-hit[data-w='0-1-0']").dispatch_event("click")
+    assert "press Next" in gs.inner_text("#bp-chain")
+    for _ in range(4):  # output, loss, backward output, backward layer 1
+        gs.locator("#backprop-view").press("ArrowRight")
+    assert "Backward: layer 1" in phase.inner_text()
+    assert "∂L/∂z" in (units.text_content() or "")
+    chain = gs.inner_text("#bp-chain")
+    assert "∂L/∂W1[2,1] = ∂L/∂z1[2] · x1 =" in chain
+    assert "tanh′(z1[2])" in chain
+    # the numbers shown are the server's, which tests/inside/test_backprop.py checks against torch
+    graph = gs.evaluate(
+        "() => fetch('/api/backprop', {method: 'POST', headers: {'content-type': 'application/json'},"
+        " body: JSON.stringify({network: {dataset: 'spiral', n: 40, noise: 0.1, hidden: [3],"
+        " activation: 'tanh', arms: 2}, seed: 0, sample: 0, hyper: {lr: 0.5}})}).then(r => r.json())"
+    )
+    grad = next(c for c in graph["chains"] if (c["layer"], c["i"], c["j"]) == (0, 1, 0))["grad"]
+    assert f"{grad:.3g}".rstrip("0") in chain.replace("−", "-")
+    gs.screenshot(path=str(SCREENSHOTS / "backprop.png"))
+    gs.locator("#backprop-view").press("ArrowRight")
+    assert "The update" in phase.inner_text()
+    assert "update:" in gs.inner_text("#bp-chain")
+    assert "after:" in (gs.locator("#bp-graph .bp-unit.loss").text_content() or "")
+    gs.click("#bp-next")  # next example, with the updated weights
+    gs.wait_for_function("() => document.getElementById('bp-sample').value === '1'")
+    gs.wait_for_function(
+        "() => /Step 1 of 7/.test(document.getElementById('bp-phase').textContent)"
+    )
