@@ -16,6 +16,8 @@ from pydantic import Field, StrictBool, StrictInt
 
 from server.engine import Race
 from server.errors import FieldError
+from server.inside.live import Internals
+from server.inside.live import parse as internals
 from server.live.network_stream import NetworkStream
 from server.live.streams import Stream, SurfaceStream
 from server.optim.schedules import Schedule
@@ -142,7 +144,7 @@ class Room:
     code: str | None = None
 
 
-Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room
+Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room | Internals
 
 
 def _race(ctx: Context) -> Race:
@@ -272,6 +274,7 @@ HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Intent]] = {
     "step": step,
     "reset": reset,
     "speed": speed,
+    "internals": internals,  # the internals overlay (server/inside/live.py)
 }
 
 

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.engine import Chunk, Race, Stop
 from server.errors import FieldError, from_validation
+from server.inside.live import Internals, InternalsTap
 from server.jsonenc import dumps_text
 from server.live import commands
 from server.live.broker import Broker, InProcessBroker, Publication
@@ -79,6 +80,7 @@ class Session:
             ws.send_text, settings.send_timeout, f"{TASK_PREFIX}{self.id}-send", self._wake.set
         )
         self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
+        self.internals = InternalsTap()  # the opt-in internals overlay
         self._refused = 0  # refusals not yet paid back by accepted messages
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -297,6 +299,8 @@ class Session:
                 self.reply({"type": "ack", "of": "reset", "step": 0})
                 self.frame_now()
                 self.status()
+            case Internals():
+                self.reply(self.internals.toggle(intent.on, self.race))
             case commands.Speed():
                 self.clock.set_speed(intent.steps_per_second, step)
                 if self.description is not None:
@@ -467,6 +471,9 @@ class Session:
                 if self.room is not None:
                     self.room.publish(text, False)
                 self._out.put(text)
+                internals = self.internals.after_frame(self.race)
+                if internals is not None:
+                    self._out.put(internals)
             for message in stream.take_messages():
                 self._emit(dumps_text(message))
         if self._stops:
