@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from server.errors import FieldError
 from server.problems.base import Problem
-from server.problems.expression import ExpressionError, parse_expression
+from server.problems.expression import Expression, ExpressionError, parse_expression
 from server.problems.nn.datasets import InvalidConfig
 from server.problems.nn.problem import NetworkConfig, NetworkProblem
 from server.problems.nn.regression import RegressionConfig, RegressionProblem
@@ -43,14 +45,42 @@ def build_surface(name: str, params: dict[str, float]) -> Built:
     )
 
 
+# Points per side of the grid on which a formula must have a finite value somewhere.
+FINITE_PROBE = 33
+
+
 def build_expression(text: str) -> Built:
     try:
         expr = parse_expression(text)
     except ExpressionError as exc:
         raise FieldError("expression", exc.message, exc.position) from None
+    _check_finite(expr)
     info = expr.to_json()
     start = info["start"]
     return Built(expr, "expression", text, (float(start[0]), float(start[1])), None, info)
+
+
+def _check_finite(expr: Expression) -> None:
+    """Refuse a formula with no finite value on its domain (``9**9**9`` is inf everywhere): it
+    would draw a blank plot and a race that ends before it starts."""
+    (x0, x1), (y0, y1) = expr.domain
+    xs, ys = np.linspace(x0, x1, FINITE_PROBE), np.linspace(y0, y1, FINITE_PROBE)
+    with np.errstate(all="ignore"):
+        z = expr.value(np.stack(np.meshgrid(xs, ys), axis=-1))
+    if np.isfinite(z).any():
+        return
+    values = {"inf" if v > 0 else "-inf" if v < 0 else "undefined (NaN)" for v in z.flat}
+    what = " or ".join(sorted(values))
+    why = (
+        "numbers stop at about 1.8e308, so 9**9**9 is inf"
+        if "inf" in what
+        else "log and sqrt of negative numbers are undefined"
+    )
+    raise FieldError(
+        "expression",
+        f"f(x, y) = {expr.text} is {what} everywhere on [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]: "
+        f"a formula needs finite values to draw and descend ({why})",
+    )
 
 
 def build_network(data: dict[str, Any]) -> Built:

@@ -206,7 +206,7 @@ async function main() {
   });
   startRenderLoop(app);
 
-  const ok = first ? await app.showSurface(first) : await app.loadSurface();
+  const ok = await app.firstSurface(first);
   if (ok && !room) app.startRace();
   viewer?.attach(app);
   connection.connect();

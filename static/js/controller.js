@@ -5,7 +5,7 @@
  * forward. Views draw; Race talks to the server; this decides.
  */
 import * as api from './api.js';
-import { CUSTOM, cloneState, defaultRuns, diffStates, formatHash, parseHash, runId, runIndex, MAX_RUNS } from './state.js';
+import { CUSTOM, cloneState, defaultRuns, diffStates, formatHash, parseHash, runId, runIndex, withIds, MAX_RUNS } from './state.js';
 import { hasStart, optimizersFor, problemOf, showMode } from './modes.js';
 import { TORCH_MISSING_NOTE } from './networkpanel.js';
 import { describeNetwork } from './networkview.js';
@@ -86,6 +86,8 @@ export class Controller {
     this.surfaceRequest = 0;
     this.maxRuns = MAX_RUNS;
     this.wantRace = false;
+    /** why the server refused the last surface asked for */
+    this.refusal = '';
     /** @type {Partial<Record<Mode, RunState[]>>} the runs each mode had, for switching back */
     this.runsByMode = {};
   }
@@ -179,10 +181,31 @@ export class Controller {
     } catch (err) {
       if (request !== this.surfaceRequest) return false;
       const e = /** @type {api.ApiError} */ (err);
+      this.refusal = e.message;
       if (s.surface === CUSTOM && this.panels) this.panels.surface.showFormulaError(e.message, e.position);
       else this.p.notices.say(e.message);
       return false;
     }
+  }
+
+  /**
+   * The first surface: the one fetched with the page, else the state's. A link whose formula this
+   * server refuses shows the first surface instead, with the reason, so a reload is never blank.
+   * @param {{surface: Surface, start: [number, number], regression?: api.RegressionSurface} | null} first
+   * @returns {Promise<boolean>}
+   */
+  async firstSurface(first) {
+    if (first) return this.showSurface(first);
+    if (await this.loadSurface()) return true;
+    const s = this.state;
+    if (s.mode !== 'surface' || s.surface !== CUSTOM) return false;
+    const fallback = this.specs.surfaces[0];
+    const shown = s.expr.length > 40 ? `${s.expr.slice(0, 40)}…` : s.expr;
+    this.p.notices.say(`The link's formula ${shown} was refused (${this.refusal}); showing ${fallback.title}.`, 10000);
+    this.state = { ...s, surface: fallback.name, expr: '', params: {}, domain: null, start: null };
+    this.writeHash('replace');
+    this.renderPanels();
+    return this.loadSurface();
   }
 
   /**
@@ -228,7 +251,7 @@ export class Controller {
       type: 'start',
       problem: problemOf(s),
       runs: s.runs.map((r, i) => ({
-        id: runId(i),
+        id: r.id ?? runId(i),
         optimizer: r.optimizer,
         hyper: r.hyper,
         ...(hasStart(s.mode) ? { start: [...start] } : {}),
@@ -244,8 +267,14 @@ export class Controller {
   legends() {
     return this.state.runs.map((r, i) => {
       const spec = this.specs.optimizers.find((o) => o.name === r.optimizer) ?? this.specs.optimizers[0];
-      return { id: runId(i), ...runNames(r, spec, i), color: runColor(i) };
+      const id = r.id ?? runId(i);
+      return { id, ...runNames(r, spec, id), color: runColor(runIndex(id)) };
     });
+  }
+
+  /** @param {string} id @returns {number} the run's place in the state's runs, -1 if it has none */
+  runAt(id) {
+    return this.state.runs.findIndex((r, i) => (r.id ?? runId(i)) === id);
   }
 
   updateLegends() {
@@ -320,14 +349,25 @@ export class Controller {
    * @param {'push' | 'replace'} how
    */
   change(patch, how = 'push') {
+    const before = this.state;
     const next = { ...this.state, ...patch };
     const d = diffStates(this.state, next);
     this.state = next;
-    this.writeHash(how);
     if (d.surface) {
+      // only a surface the server accepted enters the URL; a refused one leaves the race as it was
       this.renderPanels();
-      this.loadSurface().then((ok) => ok && this.startRace());
-    } else if (d.race) {
+      this.loadSurface().then((ok) => {
+        if (ok) {
+          this.writeHash(how);
+          this.startRace();
+        } else if (this.state === next) {
+          this.state = before;
+        }
+      });
+      return;
+    }
+    this.writeHash(how);
+    if (d.race) {
       this.panels?.race.render(this.state, this.start());
       this.startRace();
     }
@@ -344,10 +384,11 @@ export class Controller {
     const runs = this.state.runs.map((r, i) => (i === c.index ? run : r));
     const structural = c.what === 'optimizer' || c.what === 'schedule';
     const race = this.p.race;
-    if (c.what !== 'optimizer' && race.live && !race.stopped.has(runId(c.index))) {
+    const id = old.id ?? runId(c.index);
+    if (c.what !== 'optimizer' && race.live && !race.stopped.has(id)) {
       this.state = { ...this.state, runs };
       this.writeHash(c.final ? 'push' : 'replace');
-      race.set(runId(c.index), liveChange(run, c), changeWords(c));
+      race.set(id, liveChange(run, c), changeWords(c));
       this.updateLegends();
       if (structural) this.panels?.runs.render(this.state.runs);
       return;
@@ -364,14 +405,29 @@ export class Controller {
     const next = offered.find((o) => !used.has(o.name)) ?? offered[0];
     /** @type {RunState} */
     const run = { optimizer: next.name, hyper: {}, schedule: null, noise: 0 };
-    this.change({ runs: [...this.state.runs, run] });
+    this.change({ runs: withIds([...this.state.runs, run]) });
     this.panels?.runs.render(this.state.runs);
   }
 
-  /** @param {number} index */
+  /**
+   * Take one run off the page; the others go on as they were (same ids, colours and paths). The
+   * server's race keeps its points, unseen, until the next start.
+   * @param {number} index
+   */
   removeRun(index) {
     if (this.state.runs.length <= 1) return;
-    this.change({ runs: this.state.runs.filter((_, i) => i !== index) });
+    const gone = this.state.runs[index];
+    const id = gone.id ?? runId(index);
+    const runs = this.state.runs.filter((_, i) => i !== index);
+    if (!this.p.race.startMessage || !this.p.store.get(id)) {
+      this.change({ runs });
+      this.panels?.runs.render(this.state.runs);
+      return;
+    }
+    this.state = { ...this.state, runs };
+    this.writeHash('push');
+    this.p.race.forget(id);
+    this.updateLegends();
     this.panels?.runs.render(this.state.runs);
   }
 
@@ -561,14 +617,17 @@ export class Controller {
 
   /** @param {string} run @param {string} event @param {number} step @param {string} message */
   runEvent(run, event, step, message) {
+    const index = this.runAt(run);
+    if (index < 0) return;
     const w = eventWords(event, step, message);
-    this.panels?.runs.setStatus(runIndex(run), w.text, w.tone);
-    this.p.legend.setBadge(runIndex(run), event, w.tone);
+    this.panels?.runs.setStatus(index, w.text, w.tone);
+    this.p.legend.setBadge(index, event, w.tone);
   }
 
   /** @param {string} run @param {number} step @param {string} text */
   applied(run, step, text) {
-    this.panels?.runs.setStatus(runIndex(run), `${text} from step ${step}.`, 'info');
+    const index = this.runAt(run);
+    if (index >= 0) this.panels?.runs.setStatus(index, `${text} from step ${step}.`, 'info');
   }
 
   /**
@@ -578,7 +637,7 @@ export class Controller {
    */
   serverError(message, field, run) {
     const m = /^runs\[(\d+)\]\.(.+)$/.exec(field ?? '');
-    const index = m ? Number(m[1]) : run ? runIndex(run) : -1;
+    const index = m ? Number(m[1]) : run ? this.runAt(run) : -1;
     const path = m ? m[2] : (field ?? '');
     const shown = index >= 0 && this.panels?.runs.showFieldError(index, path, message);
     if (index >= 0) this.panels?.runs.setStatus(index, message, 'bad');

@@ -121,6 +121,22 @@ export class Race {
     this.schedule();
   }
 
+  /**
+   * A run the page no longer shows: its points are dropped, its changes not sent; the server's
+   * race goes on unchanged for the others.
+   * @param {string} run
+   */
+  forget(run) {
+    this.pending.delete(run);
+    this.unacked.delete(run);
+    this.stopped.delete(run);
+    this.store.remove(run);
+    if (this.startMessage) {
+      const runs = /** @type {{id: string}[]} */ (this.startMessage.runs);
+      this.startMessage = { ...this.startMessage, runs: runs.filter((r) => r.id !== run) };
+    }
+  }
+
   /** Send what is pending now, or as soon as 100 ms have passed since the last sending. */
   schedule() {
     const wait = this.lastSetAt + SET_INTERVAL_MS - performance.now();

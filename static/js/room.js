@@ -124,6 +124,7 @@ export function stateFromRace(msg, base) {
   }
   const runs = /** @type {any[]} */ (msg.runs ?? []);
   s.runs = runs.map((r) => ({
+    ...(typeof r.id === 'string' ? { id: r.id } : {}),
     optimizer: String(r.optimizer),
     hyper: { ...(r.hyper ?? {}) },
     schedule: r.schedule ?? null,

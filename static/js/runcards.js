@@ -4,7 +4,7 @@
  * /api/optimizers and /api/schedules specs, and a line of plain words for what happened to it.
  */
 import { el, paramControl, selectField } from './controls.js';
-import { MAX_RUNS, runId } from './state.js';
+import { MAX_RUNS, runId, runIndex } from './state.js';
 import { runColor } from './palette.js';
 
 /** @typedef {import('./api.js').OptimizerSpec} OptimizerSpec */
@@ -65,12 +65,12 @@ const NOISE_SPEC = /** @type {ParamSpec} */ ({
 /**
  * @param {RunState} run
  * @param {OptimizerSpec} spec
- * @param {number} index
+ * @param {string} id
  * @returns {{name: string, label: string}} "a · Adam" and "a · Adam lr=0.05"
  */
-export function runNames(run, spec, index) {
+export function runNames(run, spec, id) {
   const lr = run.hyper.lr ?? spec.hyper.find((h) => h.name === 'lr')?.default;
-  const name = `${runId(index)} · ${spec.title}`;
+  const name = `${id} · ${spec.title}`;
   return { name, label: lr === undefined ? name : `${name} lr=${lr}` };
 }
 
@@ -121,7 +121,7 @@ export class RunCards {
    * @param {number} count
    */
   card(run, i, count) {
-    const id = runId(i);
+    const id = run.id ?? runId(i);
     const spec = this.optimizer(run.optimizer);
     /** @type {Map<string, ParamControl>} */
     const controls = new Map();
@@ -202,7 +202,7 @@ export class RunCards {
         details,
       ],
     );
-    card.style.setProperty('--run-color', runColor(i));
+    card.style.setProperty('--run-color', runColor(runIndex(id)));
     return { card, status, controls };
   }
 

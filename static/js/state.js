@@ -25,6 +25,8 @@
  * @property {Record<string, Scalar>} hyper  values set by the user; the rest take the spec default
  * @property {Schedule | null} schedule
  * @property {number} noise  standard deviation of the Gaussian noise added to each gradient component
+ * @property {string} [id]  the run's id ("a".."h") for its whole life: its colour, its legend and
+ *   the server's name for it. Not in the hash: a link's runs are a, b, c... in order.
  */
 /**
  * @typedef {Object} AppState
@@ -70,17 +72,33 @@
 export const CUSTOM = 'custom';
 export const MAX_RUNS = 8;
 
-/** Run ids by position: the colour, the legend and the server all use the same letter. */
+/** The ids runs take, in order; a new run takes the first one no run has. */
 const RUN_IDS = 'abcdefgh';
 
-/** @param {number} index */
+/** @param {number} index  the id of the index-th run of a fresh race */
 export function runId(index) {
   return RUN_IDS[index] ?? `r${index}`;
 }
 
-/** @param {string} id */
+/** @param {string} id @returns {number} the id's place among all ids (its colour), -1 if none */
 export function runIndex(id) {
   return RUN_IDS.indexOf(id);
+}
+
+/**
+ * The runs, each with an id: those they have are kept, the others get the first ids not taken.
+ * @param {RunState[]} runs
+ * @returns {RunState[]}
+ */
+export function withIds(runs) {
+  const taken = new Set();
+  const kept = runs.map((r) => {
+    const ok = r.id !== undefined && runIndex(r.id) >= 0 && !taken.has(r.id);
+    if (ok) taken.add(r.id);
+    return ok;
+  });
+  const free = [...RUN_IDS].filter((id) => !taken.has(id));
+  return runs.map((r, i) => (kept[i] ? r : { ...r, id: free.shift() ?? runId(i) }));
 }
 
 /**
@@ -395,7 +413,7 @@ export const DEFAULT_RUNS_BY_MODE = /** @type {Record<Mode, RunState[]>} */ ({
 
 /** @param {Mode} m @returns {RunState[]} */
 export function defaultRuns(m) {
-  return structuredClone(DEFAULT_RUNS_BY_MODE[m]);
+  return withIds(structuredClone(DEFAULT_RUNS_BY_MODE[m]));
 }
 
 const inSurface = (/** @type {AppState} */ s) => s.mode === 'surface';
@@ -497,7 +515,7 @@ export function parseHash(hash) {
       if (v !== undefined) out[f.prop] = v;
     }
   }
-  if (!found.has('run')) state.runs = defaultRuns(state.mode);
+  state.runs = found.has('run') ? withIds(state.runs) : defaultRuns(state.mode);
   return state;
 }
 

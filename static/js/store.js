@@ -170,6 +170,16 @@ export class RunStore {
     this.version += 1;
   }
 
+  /** @param {string} id  drop a run's track (and its torch twin's); the others keep theirs */
+  remove(id) {
+    this.queued = this.queued.map((runs) =>
+      Object.fromEntries(Object.entries(runs).filter(([k]) => k !== id && k !== id + TWIN_SUFFIX)),
+    );
+    this.tracks = this.tracks.filter((t) => t.id !== id);
+    this.twins.delete(id + TWIN_SUFFIX);
+    this.version += 1;
+  }
+
   /** @param {string} id */
   get(id) {
     return this.tracks.find((t) => t.id === id);

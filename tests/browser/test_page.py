@@ -327,6 +327,38 @@ def test_race_keys_stay_global_after_touching_a_slider(gs: Page, base_url: str) 
     expect(gs.locator("#play")).to_have_attribute("data-playing", "true")
 
 
+def test_removing_a_run_leaves_the_others_racing_with_their_ids_and_colours(
+    gs: Page, base_url: str
+) -> None:
+    """Issue #11, item 6: no rename, no recolour, no restart."""
+    sent = sent_messages(gs)
+    runs = "&run=adam,lr:0.05&run=momentum,lr:0.0005&run=sgd,lr:0.001"
+    open_page(gs, base_url, f"#surface=rosenbrock&seed=0&steps=2000{runs}")
+    wait_grown(gs, 3, 40)
+    colours = "() => document.getElementById('contour').data.filter(t => t.meta && t.meta.kind === 'path').map(t => [t.meta.run, t.line.color])"
+    before = dict(gs.evaluate(colours))
+    old_c = next(p for p in paths(gs) if p["run"] == "c")
+    starts = sum(m["type"] == "start" for m in sent)
+    gs.click("button[aria-label='Remove run b']")
+    expect(gs.locator(".run-card")).to_have_count(2)
+    expect(gs.locator(".run-card h3")).to_have_text(["Run a", "Run c"])
+    expect(gs.locator("#legend li")).to_have_count(2)
+    n = len(old_c["x"])
+    gs.wait_for_function(
+        f"() => ({PATHS})().length === 2 && ({PATHS})().every(p => p.x.length > {n + 20})"
+    )
+    after = dict(gs.evaluate(colours))
+    assert after == {"a": before["a"], "c": before["c"]}
+    new_c = next(p for p in paths(gs) if p["run"] == "c")
+    assert new_c["x"][:n] == old_c["x"] and new_c["y"][:n] == old_c["y"], "c went on, not restarted"
+    assert sum(m["type"] == "start" for m in sent) == starts, "removing a run restarted the race"
+    assert hash_of(gs).count("run=") == 2 and "run=momentum" not in hash_of(gs)
+    # the cards keep steering the runs they show: c's slider sets c
+    gs.locator("#run-c-lr-num").fill("0.002")
+    gs.locator("#run-c-lr-num").press("Enter")
+    wait_until(lambda: any(m["type"] == "set" and m["run"] == "c" for m in sent), what="set c")
+
+
 def test_3d_view_keeps_camera_while_paths_grow(gs: Page, base_url: str) -> None:
     open_page(gs, base_url)
     gs.click("#view-surface")
@@ -364,6 +396,41 @@ def test_custom_formula_error_points_at_position(gs: Page, watch: Watch, base_ur
     assert "expr=x^2 + 3*y^2" in hash_of(gs)
     wait_grown(gs, 2, 4)
     expect(gs.locator("#formula-error")).to_be_empty()
+
+
+def test_refused_formulas_stay_out_of_the_url_and_say_why(
+    gs: Page, watch: Watch, base_url: str
+) -> None:
+    """Issue #11, items 7 and 8: `x+` gets a caret and never reaches the hash, nor does a long
+    refused input; `9**9**9` is refused by name; a link with a refused formula is not blank."""
+    watch.allow("status of 422")
+    open_page(gs, base_url)
+    accepted = hash_of(gs)
+    gs.select_option("#surface-select", "custom")
+    field = gs.locator("#formula-input")
+    field.fill("x+")
+    field.press("Enter")
+    expect(gs.locator("#formula-error pre")).to_have_text("x+\n ^")
+    expect(gs.locator("#formula-error")).to_contain_text("'+' needs something after it")
+    field.fill("x*" * 3000 + "x")
+    field.press("Enter")
+    expect(gs.locator("#formula-error")).to_contain_text("too long")
+    field.fill("9**9**9")
+    field.press("Enter")
+    expect(gs.locator("#formula-error")).to_contain_text("9**9**9 is inf everywhere")
+    assert hash_of(gs) == accepted and len(gs.evaluate("() => location.href")) < 500
+    n = lengths(gs)[0]
+    gs.wait_for_function(f"() => ({LENGTHS})()[0] > {n}")  # the accepted race goes on
+    gs.reload()
+    gs.wait_for_function(CONTOUR_DRAWN)
+    # a link made before this fix, holding a refused formula, shows a surface and says why
+    gs.goto("about:blank")
+    gs.goto(f"{base_url}/#surface=custom&expr=x%2B&seed=0&run=adam,lr:0.05")
+    gs.wait_for_function(CONTOUR_DRAWN)
+    expect(gs.locator("#toast")).to_contain_text("was refused")
+    wait_grown(gs, 1, 5)
+    assert "surface=rosenbrock" in hash_of(gs) and "expr" not in hash_of(gs)
+    gs.screenshot(path="test-results/refused-formula.png")
 
 
 def test_eight_runs_stream_with_extend_traces_not_replots(

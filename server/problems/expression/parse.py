@@ -162,12 +162,31 @@ def _python_parse(source: str, origin: list[int]) -> ast.expr:
         offset = error.offset - 1 if error.offset else None
         position = _at(origin, offset) if (error.lineno or 1) == 1 else None
         message = error.msg or "invalid syntax"
+        if position is None:
+            position, message = _ended_early(source, origin, message)
         if "decimal literal" in message:
             message += " (write 2*x, not 2x)"
         where = f" at {position}" if position is not None else ""
         raise ExpressionError(f"cannot read the formula{where}: {message}", position) from None
     except (RecursionError, MemoryError, ValueError, OverflowError):
         raise ExpressionError("formula nested too deeply or too complex to read") from None
+
+
+def _ended_early(source: str, origin: list[int], message: str) -> tuple[int | None, str]:
+    """Python names no place when the text stops where more must follow (``x+``, ``2*``): point
+    at the operator left hanging, in the user's text."""
+    end = len(source.rstrip())
+    if end == 0:
+        return None, message
+    last = end - 1
+    if source[last] == "*" and source[last - 1 : last] == "*":
+        last -= 1
+    if source[last] not in "+-*/%(,":
+        return None, message
+    shown = source[last:end]
+    if shown == "**" and origin[last] == origin[last + 1]:
+        shown = "^"
+    return _at(origin, last), f"{shown!r} needs something after it"
 
 
 def _check_size(body: ast.expr, origin: list[int]) -> None:
