@@ -22,6 +22,8 @@ from server.live.network_stream import NetworkStream
 from server.live.streams import Stream, SurfaceStream
 from server.optim.schedules import Schedule
 from server.problems.factory import Built, build_problem
+from server.problems.nn.deep import DeepProblem
+from server.problems.nn.deep_config import MAX_CLIP
 from server.problems.nn.problem import NetworkProblem
 from server.runs import build_run, check_hyper, check_schedule
 from server.schemas import Number, ProblemSpec, RunId, RunSpec, Strict
@@ -46,6 +48,11 @@ class SetMsg(Strict):
     hyper: dict[str, StrictBool | Number] | None = Field(default=None, max_length=16)
     schedule: dict[str, Any] | None = None
     noise: Number | None = Field(default=None, ge=0.0, le=1e3)
+
+
+class ClipMsg(Strict):
+    type: Literal["clip"]
+    max_norm: Number | None = Field(gt=0.0, le=MAX_CLIP)
 
 
 class StepMsg(Strict):
@@ -144,7 +151,12 @@ class Room:
     code: str | None = None
 
 
-Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room | Internals
+@dataclass(frozen=True)
+class Clip:
+    max_norm: float | None  # the RNN's gradient clipping threshold; None turns it off
+
+
+Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room | Clip | Internals
 
 
 def _race(ctx: Context) -> Race:
@@ -180,7 +192,7 @@ def start(ctx: Context, msg: dict[str, Any]) -> Start:
         built = build_problem(m.problem)
     except FieldError as exc:
         raise exc.within("problem") from None
-    network = built.problem if isinstance(built.problem, NetworkProblem) else None
+    network = built.problem if isinstance(built.problem, NetworkProblem | DeepProblem) else None
     init = network.init_params(m.seed) if network is not None else None  # shared by all runs
     configs = []
     for i, spec in enumerate(m.runs):
@@ -254,6 +266,14 @@ def room(ctx: Context, msg: dict[str, Any]) -> Room:
     return Room(m.action, m.code.upper() if m.code else None)
 
 
+def clip(ctx: Context, msg: dict[str, Any]) -> Clip:
+    m = ClipMsg.model_validate(msg)
+    problem = _race(ctx).problem
+    if not (isinstance(problem, DeepProblem) and problem.kind == "rnn"):
+        raise FieldError("type", "Gradient clipping applies to RNN networks (model rnn) only.")
+    return Clip(None if m.max_norm is None else float(m.max_norm))
+
+
 def describe_start(m: StartMsg, steps_per_second: float) -> dict[str, Any]:
     """The race as a room's viewers need it: the problem and every run's settings."""
     return {
@@ -274,6 +294,7 @@ HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Intent]] = {
     "step": step,
     "reset": reset,
     "speed": speed,
+    "clip": clip,  # the RNN's live gradient clipping (network_stream.NetworkStream.set_clip)
     "internals": internals,  # the internals overlay (server/inside/live.py)
 }
 

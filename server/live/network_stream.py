@@ -18,6 +18,13 @@ order, same hyperparameters and schedule, updated by torch autograd + torch.opti
 ``train_loss`` is torch's own objective; its other metrics and ``gnorm`` are our forward
 (and gradient) evaluated at the twin's weights. A twin has no gradient noise and stops with its
 run (at the step its run stopped) or at its own first non-finite value.
+
+A ``DeepProblem`` (a CNN on the digits, an RNN on sequences) streams the same frames without
+``proj`` (no landscape: its slice would cost seconds of forwards over the training set), and
+instead of ``boundary`` messages ``view`` messages at the same pace: per run the first-layer
+filters, the held-out confusion matrix and the classes predicted for the sample digits, or the
+predictions on the sample sequences and ``|dL/dh_t|`` per time step. ``set_clip`` changes the
+RNN's clipping threshold live, for the runs and their twins alike.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ import numpy as np
 from server.engine import Chunk, Race, RunStatus, Stop
 from server.optim.schedules import Schedule
 from server.problems.base import Array
+from server.problems.nn.deep import DeepProblem
+from server.problems.nn.deep_twin import DeepTwin
 from server.problems.nn.landscape import directions, loss_slice, project, suggested_size
 from server.problems.nn.problem import NetworkProblem
 from server.problems.nn.torch_twin import (
@@ -65,7 +74,7 @@ class _Part:
 class _Twin:
     run: str
     index: int  # position of its run in race.configs
-    model: TorchTwin
+    model: TorchTwin | DeepTwin
     stopped: bool = False
     first: int = 0  # step of the first buffered point
     params: list[Array] = field(default_factory=list)
@@ -80,7 +89,7 @@ class NetworkStream:
     def __init__(
         self,
         race: Race,
-        problem: NetworkProblem,
+        problem: NetworkProblem | DeepProblem,
         *,
         torch: bool = False,
         clock: Callable[[], float] = time.monotonic,
@@ -91,7 +100,10 @@ class NetworkStream:
         self.torch_ok = torch and torch_available()
         self._clock = clock
         self.center = np.asarray(race.configs[0].start, dtype=np.float64).copy()
-        self.d1, self.d2 = directions(problem, self.center, race.seed)
+        self.deep = problem if isinstance(problem, DeepProblem) else None
+        self.mlp = problem if isinstance(problem, NetworkProblem) else None
+        if self.mlp is not None:
+            self.d1, self.d2 = directions(self.mlp, self.center, race.seed)
         self._landscape: dict[str, Any] | None = None
         self._span = LANDSCAPE_SPAN
         self._far = 0.0  # farthest projected point of any run, in direction units
@@ -131,7 +143,7 @@ class NetworkStream:
     def advance(self, n: int) -> list[Stop]:
         if self.torch_ok and self._twins is None:
             self._twins = self._build_twins()
-        if self._landscape is None:
+        if self._landscape is None and self.mlp is not None:
             self._landscape = self._compute_landscape()
             self._queue_landscape()
         chunks, stops = self.race.advance(n)
@@ -166,7 +178,21 @@ class NetworkStream:
                 self._retune(twin, hyper, schedule)
         return step
 
+    def set_clip(self, clip: float | None) -> int:
+        """Clip every run's gradient by ``clip`` (None: off); returns the first update affected.
+
+        The engine already holds the gradient of update ``step + 1`` (computed after update
+        ``step``), so the change applies from update ``step + 2`` on, for runs and twins.
+        """
+        if self.deep is None or self.deep.kind != "rnn":
+            raise ValueError("Gradient clipping is a control of the RNN networks")
+        first = self.race.step + 2
+        self.deep.set_clip(clip, first)
+        return first
+
     def reset(self) -> None:
+        if self.deep is not None:
+            self.deep.keep_latest_clip()
         self.race.reset()
         self._pending = {}
         self._messages = []
@@ -179,7 +205,12 @@ class NetworkStream:
         for i, c in enumerate(self.race.configs):
             if c.optimizer not in TORCH_OPTIMIZERS:
                 continue
-            model = TorchTwin(self.problem, c.optimizer, c.hyper, c.start, schedule=c.schedule)
+            model: TorchTwin | DeepTwin
+            if self.deep is not None:
+                model = DeepTwin(self.deep, c.optimizer, c.hyper, c.start, schedule=c.schedule)
+            else:
+                assert self.mlp is not None
+                model = TorchTwin(self.mlp, c.optimizer, c.hyper, c.start, schedule=c.schedule)
             twin = _Twin(c.id, i, model)
             twin.params.append(model.params())
             twin.loss.append(model.loss())
@@ -248,11 +279,13 @@ class NetworkStream:
             metrics = {k: v[inverse.ravel()] for k, v in self.problem.metrics(rows).items()}
         else:
             metrics = self.problem.metrics(stacked)
-        proj = project(stacked, self.center, self.d1, self.d2)
-        near = np.abs(proj).max(axis=1)
-        near = near[np.isfinite(near) & (near <= MAX_LANDSCAPE_SPAN)]
-        if near.size:
-            self._far = max(self._far, float(near.max()))
+        proj = None
+        if self.mlp is not None:
+            proj = project(stacked, self.center, self.d1, self.d2)
+            near = np.abs(proj).max(axis=1)
+            near = near[np.isfinite(near) & (near <= MAX_LANDSCAPE_SPAN)]
+            if near.size:
+                self._far = max(self._far, float(near.max()))
         at = 0
         for run, part in parts.items():
             params = part.values.pop("params")
@@ -260,14 +293,16 @@ class NetworkStream:
             for key in METRIC_KEYS:
                 if key in metrics and key not in part.values:
                     part.values[key] = metrics[key][at : at + k]
-            part.values["proj"] = proj[at : at + k]
+            if proj is not None:
+                part.values["proj"] = proj[at : at + k]
             at += k
             self._pending.setdefault(run, []).append(part)
             self._latest[run] = (part.step + k - 1, params[-1])
 
     def _gnorms(self, first: int, params: Array) -> Array:
         """Gradient norms at a twin's points, as the engine measures them for runs."""
-        if self.problem.batch_size >= self.problem.dataset.x_train.shape[0]:
+        train = self.deep.train_size if self.deep is not None else self.mlp.dataset.x_train.shape[0]  # type: ignore[union-attr]
+        if self.problem.batch_size >= train:
             g = self.problem.grad(params)  # full batch: one call for every point
             return np.asarray(np.sqrt(np.einsum("kd,kd->k", g, g)), dtype=np.float64)
         out = np.empty(params.shape[0])
@@ -284,11 +319,26 @@ class NetworkStream:
         steps = [self._latest[r][0] for r in runs]
         params = np.stack([self._latest[r][1] for r in runs])
         rows, inverse = np.unique(params, axis=0, return_inverse=True)
-        values = self.problem.boundary(rows, BOUNDARY_GRID)[inverse.ravel()]
-        gx, gy = self.problem.grid_axes(BOUNDARY_GRID)
+        if self.deep is not None:
+            views = self.deep.views(rows)
+            self._messages.append(
+                {
+                    "type": "view",
+                    "model": self.deep.kind,
+                    "step": self.race.step,
+                    "steps": dict(zip(runs, steps, strict=True)),
+                    "runs": {r: views[int(inverse.ravel()[i])] for i, r in enumerate(runs)},
+                }
+            )
+            self._latest = {}
+            self._boundary_time = self._clock()
+            return
+        assert self.mlp is not None
+        values = self.mlp.boundary(rows, BOUNDARY_GRID)[inverse.ravel()]
+        gx, gy = self.mlp.grid_axes(BOUNDARY_GRID)
         if gy is not None:  # probabilities and class indices: 3 decimals are plenty to draw
             values = np.round(values, 3)
-        kind = "curve" if gy is None else "class" if self.problem.outputs > 2 else "probability"
+        kind = "curve" if gy is None else "class" if self.mlp.outputs > 2 else "probability"
         self._messages.append(
             {
                 "type": "boundary",
@@ -316,8 +366,9 @@ class NetworkStream:
         self._queue_landscape()
 
     def _compute_landscape(self) -> dict[str, Any]:
-        n = min(LANDSCAPE_N, suggested_size(self.problem, LANDSCAPE_BUDGET))
-        a, b, z = loss_slice(self.problem, self.center, self.d1, self.d2, n, self._span)
+        assert self.mlp is not None
+        n = min(LANDSCAPE_N, suggested_size(self.mlp, LANDSCAPE_BUDGET))
+        a, b, z = loss_slice(self.mlp, self.center, self.d1, self.d2, n, self._span)
         return {
             "type": "landscape",
             "method": "filter",

@@ -30,6 +30,7 @@ from server.live.broker import Broker, InProcessBroker, Publication
 from server.live.clock import RaceClock
 from server.live.explain import explain
 from server.live.history import PathHistory
+from server.live.network_stream import NetworkStream
 from server.live.outbox import Outbox
 from server.live.public_url import public_base
 from server.live.ratelimit import TokenBucket
@@ -299,6 +300,10 @@ class Session:
                 self.reply({"type": "ack", "of": "reset", "step": 0})
                 self.frame_now()
                 self.status()
+            case commands.Clip():
+                assert isinstance(self.stream, NetworkStream)
+                first = self.stream.set_clip(intent.max_norm)
+                self.reply({"type": "ack", "of": "clip", "max_norm": intent.max_norm, "step": first})
             case Internals():
                 self.reply(self.internals.toggle(intent.on, self.race))
             case commands.Speed():

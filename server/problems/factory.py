@@ -11,6 +11,8 @@ from server.errors import FieldError
 from server.problems.base import Problem
 from server.problems.expression import Expression, ExpressionError, parse_expression
 from server.problems.nn.datasets import InvalidConfig
+from server.problems.nn.deep import DeepProblem
+from server.problems.nn.deep_config import MODELS, DeepConfig
 from server.problems.nn.problem import NetworkConfig, NetworkProblem
 from server.problems.nn.regression import RegressionConfig, RegressionProblem
 from server.problems.surfaces import SurfaceError, get_surface
@@ -84,12 +86,22 @@ def _check_finite(expr: Expression) -> None:
 
 
 def build_network(data: dict[str, Any]) -> Built:
-    """A NetworkProblem; ``torch`` (a bool, default false) asks for torch twins (``info``)."""
+    """A NetworkProblem (``model`` mlp, the default) or a DeepProblem (cnn, rnn); ``torch`` (a bool, default false) asks for torch twins (``info``)."""
     config = dict(data)
     torch = config.pop("torch", False)
     if not isinstance(torch, bool):
         raise FieldError("network.torch", f"Invalid network.torch: {torch!r} (true or false)")
+    model = config.get("model", "mlp")
     try:
+        if model in ("cnn", "rnn"):
+            deep = DeepProblem(DeepConfig.from_json(config))
+            title = f"{deep.config.dataset} {deep.config.model}"
+            return Built(deep, "network", title, None, None, {"torch": torch})
+        if model != "mlp":
+            raise InvalidConfig(
+                "network.model", f"Invalid network.model: {model!r} (one of {', '.join(MODELS)})"
+            )
+        config.pop("model", None)
         problem = NetworkProblem(NetworkConfig.from_json(config))
     except InvalidConfig as exc:  # fields read "network.<key>"; the caller adds "problem."
         raise FieldError(exc.field, exc.message) from None
