@@ -303,7 +303,9 @@ class Session:
             case commands.Clip():
                 assert isinstance(self.stream, NetworkStream)
                 first = self.stream.set_clip(intent.max_norm)
-                self.reply({"type": "ack", "of": "clip", "max_norm": intent.max_norm, "step": first})
+                self.reply(
+                    {"type": "ack", "of": "clip", "max_norm": intent.max_norm, "step": first}
+                )
             case Internals():
                 self.reply(self.internals.toggle(intent.on, self.race))
             case commands.Speed():
