@@ -7,7 +7,7 @@ COPY pyproject.toml README.md ./
 COPY server ./server
 COPY static ./static
 COPY templates ./templates
-RUN pip install -e . && useradd --create-home --uid 10001 gradscape
+RUN pip install -e ".[redis]" && useradd --create-home --uid 10001 gradscape
 USER gradscape
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,14 +60,36 @@ def serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = Settings(host=args.host, port=args.port)
-    config = uvicorn_config(create_app(settings), args.host, args.port, args.log_level)
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.redis_url is None:
+        print(
+            "error: --workers needs GRADSCAPE_REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
+            "a lecture room's viewers may land on any worker, so rooms go through Redis",
+            file=sys.stderr,
+        )
+        return 2
     shown = f"[{args.host}]" if ":" in args.host else args.host
     if args.host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"
     print(
         f"Gradscape {__import__('server').__version__}: open http://{shown}:{args.port}", flush=True
     )
-    run(config)
+    if args.workers > 1:
+        # Each worker builds its app from the environment: pass the command line's choices on.
+        os.environ["GRADSCAPE_HOST"], os.environ["GRADSCAPE_PORT"] = args.host, str(args.port)
+        uvicorn.run(
+            "server.app:worker_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            **UVICORN_WS_OPTIONS,
+        )
+        return 0
+    run(uvicorn_config(create_app(settings), args.host, args.port, args.log_level))
     return 0
 
 
@@ -181,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = sub.add_parser("serve", help="start the web server")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port (more than 1 needs GRADSCAPE_REDIS_URL)",
+    )
     run.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,8 +50,12 @@ class FrameAncestors:
 
 
 def make_broker(settings: Settings) -> Broker:
-    """Rooms in this process."""
-    return InProcessBroker()
+    """Rooms in this process, or across workers through Redis when ``redis_url`` is set."""
+    if settings.redis_url is None:
+        return InProcessBroker()
+    from server.live.broker_redis import RedisBroker
+
+    return RedisBroker(settings.redis_url)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "version": __version__,
             "sessions": len(app.state.sessions),
             "session_tasks": len(tasks),
+            "worker": os.getpid(),
+            "rooms": "redis" if settings.redis_url else "memory",
         }
 
     app.include_router(api.router)
@@ -131,6 +138,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(FrameAncestors, value=settings.frame_ancestors)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of ``gradscape serve --workers N`` (settings from the environment)."""
+    from server.__main__ import tune_runtime
+
+    tune_runtime()
+    return create_app()
 
 
 app = create_app()

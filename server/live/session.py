@@ -332,7 +332,7 @@ class Session:
         try:
             self.room = await self.broker.open(self, base, intent.code)
         except FieldError as exc:
-            self.reply({"type": "error", **exc.within("room").to_json()})
+            self.reply({"type": "error", **exc.to_json()})
             return
         self.reply(self.room.info())
         if self.history.truncated:  # too long to keep: viewers see the race from here on

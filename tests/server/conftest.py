@@ -131,3 +131,39 @@ def run_async(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
     thread.join()
     if failure:
         raise failure[0]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Any]:
+    """A real redis-server on a free loopback port (Debian's package; see scripts/setup-dev.sh)."""
+    from .redis_cluster import REDIS, RedisServer
+
+    if REDIS is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def workers(redis_server: Any) -> Iterator[Callable[..., Any]]:
+    """Start Gradscape worker processes on that Redis; all stop at the end of the test."""
+    from .redis_cluster import Worker
+
+    started: list[Worker] = []
+
+    def start(count: int = 1, *extra: str, redis_url: str | None = None) -> list[Worker]:
+        new = [Worker(redis_url or redis_server.url, *extra) for _ in range(count)]
+        started.extend(new)
+        for worker in new:
+            worker.wait_ready()
+        return new
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()
