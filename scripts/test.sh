@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: set up, lint, type-check, then every test (browser tests included).
+# The one test command: set up, lint, type-check, then every test (browser tests included),
+# and the engine and server tests again with the compiled fast path off (numpy everywhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,3 +9,4 @@ bash scripts/setup-dev.sh
 "$PY" -m ruff format --check .
 "$PY" -m mypy
 "$PY" -m pytest "$@"
+GRADSCAPE_FASTPATH=off "$PY" -m pytest -q tests/test_engine*.py tests/server tests/export

@@ -9,16 +9,16 @@ norms are compared bit for bit (signed zeros included), and so are the stops.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pytest
 
-import server.engine as engine
-from server.engine import Race, RunConfig, RunStatus, Stop
+from server.engine import Mode, Race, RunConfig, RunStatus, Stop, columns, model
+from server.engine.columns import ColumnsStepper
+from server.engine.rows import RowsStepper
 from server.fastpath import Untraceable, compile_step
 from server.fastpath.trace import Ref, Sym, Tape
 from server.optim.base import Optimizer
@@ -26,7 +26,7 @@ from server.optim.registry import OPTIMIZERS, validate_hyper
 from server.optim.schedules import parse_schedule
 from server.problems.surfaces import SURFACES, get_surface
 
-MODES = ("arrays", "rows", "columns")
+MODES: tuple[Mode, ...] = ("arrays", "rows", "columns")
 STEPS = 150
 
 # Every setting off its default, so that each branch of each update is the one taken.
@@ -69,17 +69,6 @@ STARTS = ((-1.5, 2.0), (-1.2, 1.1), (0.3, -0.8))
 Result = tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], list[Stop], list[Any]]
 
 
-@contextlib.contextmanager
-def mode(name: str) -> Iterator[None]:
-    """Force every group into one mode: arrays (no traced code), rows, or columns."""
-    with pytest.MonkeyPatch.context() as patch:
-        if name == "arrays":
-            patch.setattr(engine, "compile_step", lambda *args, **kwargs: None)
-        else:
-            patch.setattr(engine, "FAST_ROWS", 10**9 if name == "rows" else 0)
-        yield
-
-
 def config(
     run_id: str,
     optimizer: str,
@@ -91,12 +80,13 @@ def config(
 
 
 def play(
-    make: Callable[[], Race],
+    make: Callable[[Mode], Race],
+    mode: Mode = "auto",
     pieces: Sequence[int] = (STEPS,),
     between: Callable[[Race, int], None] | None = None,
 ) -> Result:
     """Advance a fresh race by ``pieces``; the whole path of every run, the stops, the status."""
-    race = make()
+    race = make(mode)
     parts: dict[str, list[Any]] = {
         run_id: [(c.params, c.loss, c.gnorm)] for run_id, c in race.initial_chunks().items()
     }
@@ -137,11 +127,8 @@ def assert_same(result: Result, reference: Result) -> None:
     assert end == ref_end
 
 
-def in_every_mode(make: Callable[[], Race], **kwargs: Any) -> None:
-    results = {}
-    for name in MODES:
-        with mode(name):
-            results[name] = play(make, **kwargs)
+def in_every_mode(make: Callable[[Mode], Race], **kwargs: Any) -> None:
+    results = {name: play(make, name, **kwargs) for name in MODES}
     assert_same(results["rows"], results["arrays"])
     assert_same(results["columns"], results["arrays"])
 
@@ -152,10 +139,10 @@ def test_every_optimizer_off_its_defaults(optimizer: str) -> None:
     settings = SETTINGS[optimizer]
     tweaked = {**settings, "lr": settings["lr"] * 0.5}
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         runs = [config(f"r{i}", optimizer, s, settings) for i, s in enumerate(STARTS)]
         runs.append(config("other", optimizer, STARTS[0], tweaked))  # a group not all alike
-        return Race(surface, runs, max_steps=STEPS)
+        return Race(surface, runs, max_steps=STEPS, mode=mode)
 
     in_every_mode(make)
 
@@ -163,19 +150,19 @@ def test_every_optimizer_off_its_defaults(optimizer: str) -> None:
 def test_shared_settings_are_compiled_in() -> None:
     """A group whose runs share every hyperparameter runs code specialized to their values."""
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         return Race(
             get_surface("himmelblau"),
             [config(f"r{i}", "rmsprop", s, SETTINGS["rmsprop"]) for i, s in enumerate(STARTS)],
             max_steps=STEPS,
+            mode=mode,
         )
 
     in_every_mode(make)
-    with mode("columns"):
-        race = make()
-        race.advance(1)
-        group = race._groups[0]
-        assert group.columns is not None and group.columns.step is not group.fast
+    race = make("columns")
+    race.advance(1)
+    group = race._groups[0]
+    assert isinstance(group.stepper, ColumnsStepper) and group.stepper.step_fn is not group.fast
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))
@@ -183,10 +170,10 @@ def test_every_surface(surface: str) -> None:
     spec = SURFACES[surface]
     starts = [spec.start, (spec.start[0] * 0.5 + 0.1, spec.start[1] * 0.7 - 0.2)]
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         runs = [config(f"a{i}", "adam", s, {"lr": 0.02}) for i, s in enumerate(starts)]
         runs += [config(f"m{i}", "momentum", s, {"lr": 1e-3}) for i, s in enumerate(starts)]
-        return Race(get_surface(surface), runs, max_steps=100)
+        return Race(get_surface(surface), runs, max_steps=100, mode=mode)
 
     in_every_mode(make, pieces=(100,))
 
@@ -207,10 +194,14 @@ def test_generic_column_code_never_returns_a_work_buffer(optimizer: str) -> None
     fast = compile_step(opt, get_surface("rosenbrock"))
     assert fast is not None
     race = Race(
-        get_surface("rosenbrock"), [config("a", optimizer, (-1.5, 2.0), SETTINGS[optimizer])]
+        get_surface("rosenbrock"),
+        [config("a", optimizer, (-1.5, 2.0), SETTINGS[optimizer])],
+        mode="rows",
     )
     race.advance(1)  # into the rows mode, past the first update's special cases
-    row = race._groups[0].rows[0]  # type: ignore[index]
+    stepper = race._groups[0].stepper
+    assert isinstance(stepper, RowsStepper)
+    row = stepper.rows[0]
     m = 3
     params = [np.full(m, v) for v in row.params]
     grad = [np.full(m, v) for v in row.grad]
@@ -240,13 +231,13 @@ def test_code_that_does_not_trace_keeps_numpy() -> None:
 def test_noise_schedules_and_live_changes() -> None:
     cosine = parse_schedule({"name": "cosine", "T_max": 120})
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         runs = [
             config(f"n{i}", "adam", s, {"lr": 0.02}, noise=0.3, schedule=cosine)
             for i, s in enumerate(STARTS)
         ]
         runs += [config(f"q{i}", "sgd", s, {"lr": 5e-4}) for i, s in enumerate(STARTS)]
-        return Race(get_surface("rosenbrock"), runs, seed=5, max_steps=200)
+        return Race(get_surface("rosenbrock"), runs, seed=5, max_steps=200, mode=mode)
 
     def change(race: Race, piece: int) -> None:
         if piece == 1:
@@ -261,26 +252,24 @@ def test_noise_schedules_and_live_changes() -> None:
 
 def test_stops_shrink_groups_between_and_within_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs diverge and converge at different steps; groups shrink, change mode, keep going."""
-    monkeypatch.setattr(engine, "BLOCK_VALUES", 600)  # several blocks per call as well
+    monkeypatch.setattr(model, "BLOCK_VALUES", 600)  # several blocks per call as well
     quadratic = get_surface("quadratic", {"kappa": 10.0})
     starts = [(1.0, 1.0), (-0.5, 0.8), (0.2, -1.0), (2.0, 0.5)]
     lrs = [0.3, 0.25, 0.1, 0.05, 0.19]  # 0.3 and 0.25 diverge; the rest converge in turn
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         runs = [
             config(f"s{i}{j}", "sgd", s, {"lr": lr})
             for i, lr in enumerate(lrs)
             for j, s in enumerate(starts)
         ]
-        return Race(quadratic, runs, max_steps=3000)
+        return Race(quadratic, runs, max_steps=3000, mode=mode)
 
-    with mode("arrays"):
-        reference = play(make, pieces=(7, 300, 3000))
+    reference = play(make, "arrays", pieces=(7, 300, 3000))
     statuses = {s.status for s in reference[1]}
     assert statuses == {RunStatus.DIVERGED, RunStatus.CONVERGED}
     for name in ("rows", "columns"):
-        with mode(name):
-            assert_same(play(make, pieces=(7, 300, 3000)), reference)
+        assert_same(play(make, name, pieces=(7, 300, 3000)), reference)
     # the real choice: 20 runs start by columns and end by rows as they stop
     assert_same(play(make, pieces=(7, 300, 3000)), reference)
 
@@ -288,16 +277,14 @@ def test_stops_shrink_groups_between_and_within_blocks(monkeypatch: pytest.Monke
 def test_a_step_python_floats_refuse_is_done_by_numpy() -> None:
     """0 / 0 raises in Python where numpy says NaN: that update falls back to numpy."""
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         at_minimum = config("m", "adagrad", (1.0, 3.0), {"eps": 0.0})  # booth's minimum
         elsewhere = config("e", "adagrad", (0.0, 0.0), {"eps": 0.0})
-        return Race(get_surface("booth"), [at_minimum, elsewhere], max_steps=50)
+        return Race(get_surface("booth"), [at_minimum, elsewhere], max_steps=50, mode=mode)
 
-    with mode("arrays"):
-        reference = play(make, pieces=(50,))
+    reference = play(make, "arrays", pieces=(50,))
     assert reference[1][0] == Stop("m", RunStatus.DIVERGED, 1)
-    with mode("rows"):
-        assert_same(play(make, pieces=(50,)), reference)
+    assert_same(play(make, "rows", pieces=(50,)), reference)
 
 
 def test_a_failing_column_step_falls_back_without_drawing_noise_twice(
@@ -319,51 +306,52 @@ def test_a_failing_column_step_falls_back_without_drawing_noise_twice(
 
         return dataclasses.replace(compiled, columns_fn=columns_fn)
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         return Race(
             get_surface("rosenbrock"),
             [config(f"r{i}", "adam", s, {"lr": 0.01}, noise=0.2) for i, s in enumerate(STARTS)],
             seed=2,
             max_steps=60,
+            mode=mode,
         )
 
-    with mode("arrays"):
-        reference = play(make, pieces=(20, 40))
-    with mode("columns"):
-        monkeypatch.setattr(engine, "compile_step", failing)
-        assert_same(play(make, pieces=(20, 40)), reference)
+    reference = play(make, "arrays", pieces=(20, 40))
+    monkeypatch.setattr(columns, "compile_step", failing)  # the columns mode's specialized step
+    assert_same(play(make, "columns", pieces=(20, 40)), reference)
     assert calls[0] > 3
 
 
 def test_params_and_reset_in_every_mode() -> None:
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         return Race(
             get_surface("beale"),
             [config(f"r{i}", "nadam", s, {"lr": 0.01}) for i, s in enumerate(STARTS)],
             max_steps=40,
+            mode=mode,
         )
 
     points = {}
     for name in MODES:
-        with mode(name):
-            race = make()
-            race.advance(25)
-            first = race.params("r1")
-            race.reset()
-            race.advance(25)
-            assert first is not None
-            np.testing.assert_array_equal(race.params("r1"), first)
-            points[name] = first
+        race = make(name)
+        race.advance(25)
+        first = race.params("r1")
+        race.reset()
+        race.advance(25)
+        assert first is not None
+        np.testing.assert_array_equal(race.params("r1"), first)
+        points[name] = first
     np.testing.assert_array_equal(points["rows"], points["arrays"])
     np.testing.assert_array_equal(points["columns"], points["arrays"])
 
 
-def test_chunks_do_not_change_when_the_race_goes_on() -> None:
+@pytest.mark.parametrize("mode", ["arrays", "columns"])
+def test_chunks_do_not_change_when_the_race_goes_on(mode: Mode) -> None:
     """Recorded points live in reused memory only once no chunk refers to them."""
     race = Race(
         get_surface("rosenbrock"),
         [config(f"r{i}", "adam", s, {"lr": 0.01}) for i, s in enumerate(STARTS * 4)],
         max_steps=200,
+        mode=mode,
     )
     kept, _ = race.advance(50)
     copy = {k: c.params.copy() for k, c in kept.items()}
@@ -376,12 +364,11 @@ def test_chunks_do_not_change_when_the_race_goes_on() -> None:
 def test_a_block_cut_short_when_every_run_has_stopped() -> None:
     quadratic = get_surface("quadratic", {"kappa": 2.0})
 
-    def make() -> Race:
+    def make(mode: Mode = "auto") -> Race:
         runs = [config(f"r{i}", "sgd", (1.0 - 0.1 * i, 0.5), {"lr": 0.3}) for i in range(12)]
-        return Race(quadratic, runs, max_steps=500)
+        return Race(quadratic, runs, max_steps=500, mode=mode)
 
-    with mode("arrays"):
-        _, stops, _ = play(make, pieces=(500,))
+    _, stops, _ = play(make, "arrays", pieces=(500,))
     assert len(stops) == 12 and all(s.status is RunStatus.CONVERGED for s in stops)
     assert max(s.step for s in stops) < 400
     in_every_mode(make, pieces=(500,))
