@@ -21,7 +21,7 @@ import numpy as np
 
 from server.engine.choice import Mode, default_mode, kind_for, stepper_for
 from server.engine.chunks import Chunk, merge
-from server.engine.config import BLOCK_VALUES, RunConfig, RunStatus, Stop
+from server.engine.config import BLOCK_VALUES, FAST_ROWS, RunConfig, RunStatus, Stop
 from server.engine.rows import Row, RowsStepper
 from server.engine.stepper import Context, GroupState, Stepper, norms
 from server.fastpath import Order, ScalarStep, compile_step
@@ -205,10 +205,10 @@ class Race:
 
     def _end_block(self, first: int, n: int, ended: list[_Ended], stops: list[Stop]) -> None:
         """Stop the runs that ended in lockstep order; the step counter to the block's end."""
-        self._groups = [g for g in self._groups if g.stepper.index]
         if not ended:
             self.step = first + n - 1
             return
+        self._groups = [g for g in self._groups if g.stepper.index]
         ended.sort()
         last = first + n - 1 if self._groups else ended[-1][0]
         for step in sorted({e[0] for e in ended}):
@@ -239,10 +239,12 @@ class Race:
             return None
         batch: list[tuple[ScalarStep, list[Row]]] = []
         for g in self._groups:
-            if g.fast is None or kind_for(self.mode, g.fast, len(g.stepper.index)) != "rows":
-                return None
-            stepper = self._in_mode(g)
-            assert isinstance(stepper, RowsStepper)
+            stepper = g.stepper
+            if not isinstance(stepper, RowsStepper) or len(stepper.rows) > FAST_ROWS:
+                if kind_for(self.mode, g.fast, len(stepper.index)) != "rows":
+                    return None
+                stepper = self._in_mode(g)
+                assert isinstance(stepper, RowsStepper)
             if not stepper.plain:
                 return None
             batch.append((stepper.fast, stepper.rows))
@@ -257,17 +259,21 @@ class Race:
         first = self.step + 1
         chunks: dict[str, Chunk] = {}
         ended: list[_Ended] = []
+        configs = self.configs
         for number, g in enumerate(self._groups):
             stepper = g.stepper
             assert isinstance(stepper, RowsStepper)
-            for r, row in enumerate(stepper.rows):
-                points = recorded.get(id(row))
+            stopped = False
+            for row in stepper.rows:
+                key = id(row)
+                points = recorded.get(key)
                 if points is not None:
-                    chunks[self.configs[row.run].id] = Chunk.of_table(first, points)
-                end = ends.get(id(row))
-                if end is not None:
-                    ended.append((end[0], number, r, row.run, end[1]))
-            if ended:
+                    chunks[configs[row.run].id] = Chunk.of_table(first, points)
+                if ends and key in ends:
+                    step, how = ends[key]
+                    ended.append((step, number, stepper.rows.index(row), row.run, how))
+                    stopped = True
+            if stopped:
                 stepper.keep({run for _, at, _, run, _ in ended if at == number})
         stops: list[Stop] = []
         self._end_block(first, n, ended, stops)

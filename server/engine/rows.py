@@ -64,22 +64,21 @@ class RowsStepper:
             )
             for r, i in enumerate(group.index)
         ]
+        self._index = list(group.index)
+        self.plain = True
+        """No run of the group has noise or a schedule."""
         self.refresh()
 
     @property
     def index(self) -> list[int]:
-        return [row.run for row in self.rows]
-
-    @property
-    def plain(self) -> bool:
-        """No run of the group has noise or a schedule."""
-        return not any(row.noise > 0.0 or row.schedule is not None for row in self.rows)
+        return self._index
 
     def refresh(self) -> None:
         for row in self.rows:
             config = self.ctx.configs[row.run]
             row.noise = config.noise
             row.schedule = None if config.schedule == CONSTANT else config.schedule
+        self.plain = not any(row.noise > 0.0 or row.schedule is not None for row in self.rows)
 
     def set_hyper(self, row: int, hyper: Mapping[str, Array]) -> None:
         for name, value in hyper.items():
@@ -110,7 +109,9 @@ class RowsStepper:
         """Only the runs not in ``gone``."""
         keep = [r for r, row in enumerate(self.rows) if row.run not in gone]
         self.rows = [self.rows[r] for r in keep]
+        self._index = [row.run for row in self.rows]
         self.hyper = {k: v[keep] for k, v in self.hyper.items()}
+        self.refresh()
 
     def advance(self, first: int, n: int) -> Advanced:
         ends: list[End] = []
