@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from server import __version__
+from server import __version__, apischema
 from server.errors import FieldError, from_errors
 from server.jsonenc import ORJSONResponse
 from server.live.broker import Broker, InProcessBroker
@@ -87,6 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def field_error(_: Request, exc: FieldError) -> ORJSONResponse:
         return ORJSONResponse(exc.to_json(), status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # a body that is not UTF-8 text: FastAPI cannot read it
+            body = {"message": f"the body cannot be read as JSON: {exc.detail}", "field": "body"}
+            return ORJSONResponse(body, status_code=400)
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> ORJSONResponse:
         errors = exc.errors()
@@ -135,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/vendor/swagger/favicon-32x32.png",
         )
 
+    apischema.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(FrameAncestors, value=settings.frame_ancestors)
     return app

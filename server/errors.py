@@ -57,6 +57,10 @@ def from_errors(
     if not errors:
         return FieldError("", "invalid request")
     err = next((e for e in errors if e.get("type") == "finite_number"), errors[0])
+    if err.get("type") == "json_invalid":  # loc is ("body", character offset)
+        at = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
+        where = f" (at character {at})" if at is not None else ""
+        return FieldError("body", f"the body is not valid JSON{where}", at)
     field = _readable([*prefix, *err.get("loc", ())])
     msg = str(err.get("msg", "invalid value"))
     if err.get("type") == "finite_number":

@@ -10,19 +10,40 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StrictBool,
     StrictFloat,
     StrictInt,
     model_validator,
 )
 
-Number = StrictFloat | StrictInt
+Number = StrictFloat
+"""A JSON number (integers included), never a boolean or a string."""
+
+
+def _whole(value: object) -> object:
+    """JSON does not tell 3 from 3.0: a whole float is that integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+"""A JSON integer: ``3`` or ``3.0``, never ``3.5``, a boolean or a string."""
 HyperValue = StrictBool | StrictFloat | StrictInt
 Point = tuple[Number, Number]
 RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
 MAX_PARAMS = 16
+MAX_COORDINATE = 1e6
+"""Largest magnitude of a grid's domain bound."""
+Coordinate = Annotated[Number, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
+Bounded = tuple[Coordinate, Coordinate]
+
+
+def settings_maximum(setting: str) -> dict[str, JsonValue]:
+    """Schema extra bounding a field by a setting (filled in by ``server.apischema``)."""
+    return {"x-settings-maximum": setting}
 
 
 class Strict(BaseModel):
@@ -63,17 +84,23 @@ class TrajectoryRequest(Strict):
     hyper: dict[str, HyperValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
     schedule: dict[str, Any] | None = None
     start: Point | None = None
-    steps: StrictInt = Field(default=500, ge=0)
+    steps: WholeNumber = Field(
+        default=500, ge=0, json_schema_extra=settings_maximum("max_trajectory_steps")
+    )
     noise: Number = Field(default=0.0, ge=0.0, le=1e3)
-    seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1)
+    seed: WholeNumber = Field(default=0, ge=0, le=2**32 - 1)
 
 
 class ExpressionGridRequest(Strict):
     expression: str = Field(max_length=100_000)
-    n: StrictInt = Field(default=120, ge=2)
-    domain: tuple[Point, Point] | None = None
+    n: WholeNumber = Field(default=120, ge=2, json_schema_extra=settings_maximum("max_grid"))
+    domain: tuple[Bounded, Bounded] | None = Field(
+        default=None,
+        description="[[x0, x1], [y0, y1]] with x0 < x1 and y0 < y1 (default: the formula's own)",
+        json_schema_extra={"x-gradscape-rules": ["x0 < x1", "y0 < y1"]},
+    )
 
 
 class RegressionRequest(Strict):
     regression: dict[str, Any] = Field(default_factory=dict)
-    n: StrictInt = Field(default=80, ge=2)
+    n: WholeNumber = Field(default=80, ge=2, json_schema_extra=settings_maximum("max_grid"))

@@ -48,6 +48,11 @@ def trajectory(body: TrajectoryRequest, max_steps: int) -> dict[str, Any]:
         parts.append(np.column_stack([rest.params, rest.loss]))
     points = np.concatenate(parts)
     diverged = race.status[0] is RunStatus.DIVERGED
+    # The engine watches loss and gradient; a point can overflow while both stay finite (a
+    # constant formula under weight decay): the path ends before such a point, diverged.
+    overflow = np.flatnonzero(~np.isfinite(points).all(axis=1))
+    if overflow.size:
+        points, diverged = points[: overflow[0]], True
     return {
         "points": points,
         "status": "diverged" if diverged else "finished",

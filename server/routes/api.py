@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from server.errors import FieldError
 from server.jsonenc import ORJSONResponse
@@ -15,11 +15,15 @@ from server.problems.expression import DEFAULT_DOMAIN, EXAMPLES
 from server.problems.factory import build_expression, build_regression, build_surface
 from server.problems.nn.regression import RegressionProblem
 from server.problems.surfaces import SURFACES
-from server.schemas import ExpressionGridRequest, RegressionRequest, TrajectoryRequest
+from server.schemas import (
+    ExpressionGridRequest,
+    RegressionRequest,
+    TrajectoryRequest,
+    settings_maximum,
+)
 from server.settings import Settings
 from server.trajectory import trajectory as compute_trajectory
 
-MAX_COORDINATE = 1e6
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse)
 
 
@@ -40,8 +44,12 @@ def surfaces() -> ORJSONResponse:
 
 @router.get("/surfaces/{name}/grid")
 def surface_grid(
-    name: str, request: Request, n: Annotated[int, Query(ge=2)] = 200
+    name: Annotated[str, Path(description="A surface of `GET /api/surfaces`.")],
+    request: Request,
+    n: Annotated[int, Query(ge=2, json_schema_extra=settings_maximum("max_grid"))] = 200,
 ) -> ORJSONResponse:
+    """``z[i][j] = f(x[j], y[i])`` on an n x n grid over the surface's domain; the surface's
+    parameters (``GET /api/surfaces``) go in the query, e.g. ``?kappa=10``."""
     _check_grid(n, _settings(request))
     params: dict[str, float] = {}
     for key, raw in request.query_params.items():
@@ -85,8 +93,6 @@ def expression_grid(body: ExpressionGridRequest, request: Request) -> ORJSONResp
     (x0, x1), (y0, y1) = domain
     if not (x0 < x1 and y0 < y1):
         raise FieldError("domain", "domain must be [[x0, x1], [y0, y1]] with x0 < x1 and y0 < y1")
-    if max(abs(x0), abs(x1), abs(y0), abs(y1)) > MAX_COORDINATE:
-        raise FieldError("domain", f"domain bounds must lie within ±{MAX_COORDINATE:g}")
     try:
         x, y, z = built.problem.grid(body.n, ((x0, x1), (y0, y1)))  # type: ignore[attr-defined]
     except ValueError as exc:

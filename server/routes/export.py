@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import gzip
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from server.export import export_hash
-from server.export.files import ExportFile, check_format
+from server.export.files import FORMATS, MEDIA_TYPES, ExportFile, check_format
 from server.settings import Settings
 
 router = APIRouter(prefix="/api")
-MAX_STATE_CHARS = 20_000
+MAX_STATE_CHARS = 5_000
+"""Longest state: percent-encoded into a query it stays below the HTTP server's 16 KiB line."""
+STATE_CHARACTERS = "[ -~]"
+"""A URL hash is printable ASCII (the page percent-encodes everything else)."""
 
 
-@router.get("/export")
+def _file(media_type: str) -> dict[str, Any]:
+    if media_type.startswith("application/json"):
+        return {"schema": {}}
+    return {"schema": {"type": "string", "format": "binary"}}
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, as an attachment (Content-Disposition names it)",
+        "content": {t.split(";")[0]: _file(t) for t in MEDIA_TYPES.values()},
+    }
+}
+
+
+@router.get("/export", response_class=Response, responses=RESPONSES)
 async def export(
     request: Request,
-    state: Annotated[str, Query(max_length=MAX_STATE_CHARS)] = "",
-    format: Annotated[str, Query()] = "html",
+    state: Annotated[
+        str,
+        Query(
+            max_length=MAX_STATE_CHARS,
+            pattern=f"^{STATE_CHARACTERS}*$",
+            description="The page's URL hash (with or without '#'), e.g. "
+            "`surface=himmelblau&run=adam,lr:0.05`",
+        ),
+    ] = "",
+    format: Annotated[str, Query(json_schema_extra={"enum": list(FORMATS)})] = "html",
 ) -> Response:
     """The file, as an attachment; 422 ``{message, field}`` naming the bad hash field."""
     settings: Settings = request.app.state.settings

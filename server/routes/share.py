@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Query, Request, Response
@@ -46,15 +47,44 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-@router.get("/qr", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+QR_CHARACTERS = "[ -~\u00a0-\u00ff]"
+"""Printable Latin-1: one byte each in a QR code, so MAX_QR_TEXT of them always fit."""
+_QR_TEXT = re.compile(f"{QR_CHARACTERS}*")
+
+SVG = {"content": {"image/svg+xml": {"schema": {"type": "string"}}}, "description": "The code"}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: SVG,
+    304: {"description": "Not modified: the ETag sent in If-None-Match is this text's"},
+}
+
+
+@router.get("/qr", response_class=Response, responses=RESPONSES)
 def qr(
-    request: Request, text: Annotated[str, Query(description="what the code holds")]
+    request: Request,
+    text: Annotated[
+        str,
+        Query(
+            description="What the code holds: a link (percent-encoded) or other printable "
+            "Latin-1 text",
+            json_schema_extra={
+                "minLength": 1,
+                "maxLength": MAX_QR_TEXT,
+                "pattern": f"^{QR_CHARACTERS}+$",
+            },
+        ),
+    ],
 ) -> Response:
     """The QR code of a link (or any text up to MAX_QR_TEXT characters) as image/svg+xml."""
     if not text:
         raise FieldError("text", "text must not be empty")
     if len(text) > MAX_QR_TEXT:
         raise FieldError("text", f"text has {len(text)} characters; the limit is {MAX_QR_TEXT}")
+    if not _QR_TEXT.fullmatch(text):
+        bad = next(c for c in text if not _QR_TEXT.fullmatch(c))
+        raise FieldError(
+            "text",
+            f"text holds {bad!r}: only printable Latin-1 characters fit (percent-encode a link)",
+        )
     etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
     if request.headers.get("if-none-match") == etag:

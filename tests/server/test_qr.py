@@ -137,7 +137,8 @@ def test_repeated_request_with_its_etag_is_not_modified(client: TestClient) -> N
         ({}, "required"),
         ({"text": ""}, "empty"),
         ({"text": "x" * (MAX_QR_TEXT + 1)}, f"limit is {MAX_QR_TEXT}"),
-        ({"text": "€" * (MAX_QR_TEXT - 1)}, "too long for a QR code"),
+        ({"text": "€" * 10}, "printable Latin-1"),
+        ({"text": "a\nb"}, "printable Latin-1"),
     ],
 )
 def test_refusals_name_the_field(client: TestClient, params: dict[str, str], words: str) -> None:
@@ -145,3 +146,8 @@ def test_refusals_name_the_field(client: TestClient, params: dict[str, str], wor
     assert r.status_code == 422
     body = r.json()
     assert body["field"] == "text" and words in body["message"], body
+
+
+def test_the_longest_latin1_text_the_schema_allows_fits(client: TestClient) -> None:
+    r = client.get("/api/qr", params={"text": "é" * MAX_QR_TEXT})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"

@@ -28,6 +28,13 @@ from server.problems.nn.datasets import InvalidConfig
 from server.problems.nn.layers import sigmoid
 
 MODELS: tuple[str, ...] = ("linear", "logistic")
+LIMITS: dict[str, tuple[float, float, bool]] = {
+    "n": (2, 2000, True),
+    "noise": (0.0, 5.0, False),
+    "l2": (0.0, 10.0, False),
+    "seed": (0, 2**32 - 1, True),
+}
+"""Each numeric field's (lowest, highest, whole number)."""
 _CHUNK_ELEMENTS = 1 << 20
 
 
@@ -51,13 +58,11 @@ class RegressionConfig:
         model = data.get("model", d.model)
         if model not in MODELS:
             raise InvalidConfig(f"{prefix}.model", f"Invalid model: {model!r} (linear or logistic)")
-        return cls(
-            model=str(model),
-            n=_number(data.get("n", d.n), f"{prefix}.n", 2, 2000, integer=True),
-            noise=_number(data.get("noise", d.noise), f"{prefix}.noise", 0.0, 5.0),
-            l2=_number(data.get("l2", d.l2), f"{prefix}.l2", 0.0, 10.0),
-            seed=_number(data.get("seed", d.seed), f"{prefix}.seed", 0, 2**32 - 1, integer=True),
-        )
+        values = {
+            key: _number(data.get(key, getattr(d, key)), f"{prefix}.{key}", *limits)
+            for key, limits in LIMITS.items()
+        }
+        return cls(model=str(model), **values)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
