@@ -99,7 +99,19 @@ def refine_body(schema: JsonSchema) -> None:
         schema.setdefault("allOf", []).extend(checks)
 
 
+PATH_NAMES: dict[str, list[str]] = {
+    "/api/optimizers/{name}": list(OPTIMIZERS),
+    "/api/surfaces/{name}": list(SURFACES),
+}
+"""A ``{name}`` under these prefixes is a name of that registry."""
+
+
 def refine_operation(method: str, path: str, operation: dict[str, Any]) -> None:
+    for prefix, names in PATH_NAMES.items():
+        if path.startswith(prefix):
+            for param in operation.get("parameters", []):
+                if param["in"] == "path" and param["name"] == "name":
+                    param["schema"] = {"type": "string", "enum": names}
     responses: dict[str, Any] = operation.setdefault("responses", {})
     takes_input = bool(operation.get("parameters")) or "requestBody" in operation
     if takes_input or "422" in responses:

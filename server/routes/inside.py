@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import Field, StrictInt
 
 from server.errors import FieldError
@@ -70,7 +70,9 @@ def layers() -> ORJSONResponse:
 
 
 @router.get("/layers/{name}/source")
-def layer_code(name: str) -> ORJSONResponse:
+def layer_code(
+    name: Annotated[str, Path(json_schema_extra={"enum": list(LAYERS)})],
+) -> ORJSONResponse:
     if name not in LAYERS:
         raise FieldError("name", f"Unknown layer {name!r}; choose one of: {', '.join(LAYERS)}")
     return ORJSONResponse(layer_source(name))
