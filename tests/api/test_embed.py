@@ -28,7 +28,7 @@ def test_embed_serves_the_page_of_the_race_and_reuses_its_server(stopped: None) 
     assert controls == "controls=play" and parse_hash(state) == result.state
     page = httpx.get(f"{url.scheme}://{url.netloc}/embed", timeout=10)
     assert page.status_code == 200 and "<html" in page.text.lower()
-    assert 'frame-ancestors' in page.headers["content-security-policy"]
+    assert "frame-ancestors" in page.headers["content-security-policy"]
     html = shown._repr_html_()
     assert html.startswith("<iframe") and 'height="400"' in html
     again = gradscape.embed(surface="rosenbrock", runs=[Run("sgd", lr=0.001)], steps=10)
