@@ -17,6 +17,7 @@ from typing import Any
 
 from gradscape import optim
 from gradscape.embed import Embed, embed, serve, stop
+from gradscape.network import NetworkResult, train
 from gradscape.race import Event, Result, Run, race
 from server import __version__
 
@@ -38,6 +39,7 @@ def optimizers() -> dict[str, dict[str, Any]]:
 __all__ = [
     "Embed",
     "Event",
+    "NetworkResult",
     "Result",
     "Run",
     "__version__",
@@ -48,4 +50,5 @@ __all__ = [
     "serve",
     "stop",
     "surfaces",
+    "train",
 ]
