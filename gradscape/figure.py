@@ -72,6 +72,19 @@ def race_figure(result: Result) -> Figure:
             row=1,
             col=1,
         )
+        fig.add_trace(
+            go.Scatter(
+                x=path[-1:, 0],
+                y=path[-1:, 1],
+                mode="markers",
+                marker={"color": colour_i, "size": 9, "line": {"color": "white", "width": 1}},
+                name=f"{run} end",
+                legendgroup=run,
+                showlegend=False,
+            ),
+            row=1,
+            col=1,
+        )
         positive = positive and bool(np.all(path[:, 2] > 0))
         fig.add_trace(
             go.Scatter(

@@ -63,6 +63,31 @@ class Run:
         return f"Run({', '.join(parts)})"
 
 
+class Paths(dict[str, Array]):
+    """Run id -> ``(k + 1, 3)`` array. Also indexable by position (``paths[0]``) and by
+    optimizer name when one run uses it (``paths["adam"]``).
+
+    >>> p = Paths({"a": np.zeros((1, 3)), "b": np.ones((2, 3))}, ["adam", "sgd"])
+    >>> p[1].shape == p["b"].shape == p["sgd"].shape == (2, 3)
+    True
+    """
+
+    def __init__(self, paths: Mapping[str, Array], optimizers: Sequence[str]) -> None:
+        super().__init__(paths)
+        self._by_optimizer = {
+            name: run
+            for name, run in zip(optimizers, paths, strict=True)
+            if list(optimizers).count(name) == 1
+        }
+
+    def __getitem__(self, key: str | int) -> Array:
+        if isinstance(key, int):
+            return super().__getitem__(list(self)[key])
+        if key not in self and key in self._by_optimizer:
+            return super().__getitem__(self._by_optimizer[key])
+        return super().__getitem__(key)
+
+
 @dataclass(frozen=True)
 class Event:
     """How a run ended: ``finished`` (ran every step), ``converged`` or ``diverged``."""
@@ -79,7 +104,7 @@ class Result:
 
     state: ExportState
     runs: tuple[Run, ...]
-    paths: dict[str, Array]
+    paths: Paths
     events: list[Event]
     surface: SurfacePlot
     titles: dict[str, str] = field(default_factory=dict)
@@ -164,7 +189,7 @@ def race(
     state = _state(surface, expression, params, runs, steps, start, seed, domain)
     settings = Settings()
     computed: RaceResult = compute(state, max_steps=settings.max_steps, max_runs=settings.max_runs)
-    paths = {r.id: r.points for r in computed.runs}
+    paths = Paths({r.id: r.points for r in computed.runs}, [r.optimizer for r in runs])
     events = [Event(r.id, r.status, r.stop_step) for r in computed.runs]
     titles = {r.id: r.label for r in computed.runs}
     return Result(state, tuple(runs), paths, events, computed.surface, titles)

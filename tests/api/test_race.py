@@ -112,11 +112,14 @@ def test_the_figure_has_the_contour_every_path_and_the_loss_chart() -> None:
     fig = result.figure()
     kinds = [t.type for t in fig.data]
     assert kinds.count("contour") == 1
-    paths = [t for t in fig.data if t.type == "scatter" and t.xaxis == "x"]
+    lines = [t for t in fig.data if t.type == "scatter" and t.xaxis == "x" and t.mode == "lines"]
     losses = [t for t in fig.data if t.type == "scatter" and t.xaxis == "x2"]
-    assert len(losses) == 2 and len(paths) == 3  # two paths and the minima
+    assert len(losses) == 2 and len(lines) == 2
     np.testing.assert_array_equal(losses[0].y, result.paths["a"][:, 2])
-    np.testing.assert_array_equal(paths[1].x, result.paths["a"][:, 0])
+    np.testing.assert_array_equal(lines[0].x, result.paths["a"][:, 0])
+    minima = next(t for t in fig.data if t.name == "minima")
+    assert len(minima.x) == len(result.surface.minima) == 4  # Himmelblau's four
+    assert result.paths[0] is result.paths["a"] is result.paths["adam"]
     assert "<div" in fig.to_html(include_plotlyjs=False, full_html=False)
 
 
