@@ -21,6 +21,7 @@ from server.engine.config import (
     RunStatus,
     StochasticProblem,
     Stop,
+    Until,
 )
 from server.engine.model import Race
 from server.engine.together import advance_together
@@ -38,6 +39,7 @@ __all__ = [
     "RunStatus",
     "StochasticProblem",
     "Stop",
+    "Until",
     "advance_together",
     "default_mode",
 ]

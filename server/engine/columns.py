@@ -151,7 +151,8 @@ class ColumnsStepper:
             block.put(k, params, loss, gnorm)
         block.done = k + 1
         scratch = self.work[0] if self.work else None  # free once the step is done
-        ended = settle(loss, gnorm, lambda r: (row_of(updates, r), row_of(params, r)), scratch)
+        step_and_point = lambda r: (row_of(updates, r), row_of(params, r))  # noqa: E731
+        ended = settle(loss, gnorm, step_and_point, scratch, ctx.converge)
         keep = block.stop(k, ended)
         if keep is not None:
             self._keep(keep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from server.optim.base import Array
 from server.optim.schedules import Schedule, parse_schedule
@@ -18,6 +18,10 @@ FAST_ROWS = 8
 """Largest group advanced row by row in Python floats; larger ones go by columns."""
 BLOCK_VALUES = 1 << 25
 """Float64 values (points, losses, gradient norms) recorded per block of steps, at most."""
+
+
+Until = Literal["converged", "max_steps"]
+"""Whether a run stops where it converged (its gradient and step vanished), or goes on."""
 
 
 @runtime_checkable

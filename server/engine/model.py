@@ -21,7 +21,7 @@ import numpy as np
 
 from server.engine.choice import Mode, default_mode, kind_for, stepper_for
 from server.engine.chunks import Chunk, merge
-from server.engine.config import BLOCK_VALUES, FAST_ROWS, RunConfig, RunStatus, Stop
+from server.engine.config import BLOCK_VALUES, FAST_ROWS, RunConfig, RunStatus, Stop, Until
 from server.engine.rows import Row, RowsStepper
 from server.engine.stepper import Context, GroupState, Stepper, norms
 from server.fastpath import Order, ScalarStep, compile_step
@@ -43,7 +43,8 @@ class Race:
     """A batch of runs on one problem, advanced in lockstep.
 
     ``mode`` forces an execution mode (tests, benchmarks); by default ``auto``, or ``arrays``
-    when the environment says ``GRADSCAPE_FASTPATH=off``.
+    when the environment says ``GRADSCAPE_FASTPATH=off``. With ``until="max_steps"`` no run
+    stops for having converged: it goes on to ``max_steps`` unless it diverges.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class Race:
         seed: int = 0,
         max_steps: int = 1000,
         mode: Mode | None = None,
+        until: Until = "converged",
     ) -> None:
         if not runs:
             raise ValueError("a race needs at least one run")
@@ -62,6 +64,7 @@ class Race:
         self.seed = seed
         self.max_steps = max_steps
         self.mode: Mode = default_mode() if mode is None else mode
+        self.until = until
         self.reset()
 
     def reset(self) -> None:
@@ -75,7 +78,8 @@ class Race:
         self._block = max(1, BLOCK_VALUES // (len(self.configs) * (start.shape[1] + 2)))
         start = np.asarray(start, order=order)
         self._dim = start.shape[1]
-        ctx = self._ctx = Context(self.problem, self.configs, rngs, order, self._dim)
+        ctx = Context(self.problem, self.configs, rngs, order, self._dim, self.until == "converged")
+        self._ctx = ctx
         with np.errstate(all="ignore"):
             self._loss0 = np.asarray(self.problem.value(start), dtype=np.float64)
             # the gradient update 1 uses: on a mini-batch problem, the first batch's
@@ -235,7 +239,7 @@ class Race:
         """The rows of every group if :func:`~server.engine.advance_together` can take this
         race's next ``n`` steps (none is fine): each group runs in Python floats, without
         noise or a schedule, and ``n`` fits in one block. None otherwise."""
-        if not 0 <= n <= self._block or not self._groups:
+        if not 0 <= n <= self._block or not self._groups or self.until != "converged":
             return None
         batch: list[tuple[ScalarStep, list[Row]]] = []
         for g in self._groups:

@@ -12,11 +12,14 @@ from typing import Protocol
 import numpy as np
 
 from server.engine.chunks import Chunk
-from server.engine.config import CONSTANT, CONVERGED_GNORM, RunStatus
+from server.engine.config import CONSTANT, CONVERGED_GNORM, CONVERGED_STEP, RunStatus
 from server.engine.stepper import Advanced, Context, End, GroupState, Kind, converged
-from server.fastpath import ScalarStep, StepOut, hyper_row
+from server.fastpath import LoopFn, ScalarStep, StepOut, compile_step, hyper_row
 from server.optim.base import Array, Optimizer
 from server.optim.schedules import Schedule, learning_rate
+
+LOOP_STEPS = 16
+"""From this many updates on, a run alone takes them in one call of the compiled loop."""
 
 
 class Holder(Protocol):
@@ -65,6 +68,7 @@ class RowsStepper:
             for r, i in enumerate(group.index)
         ]
         self._index = list(group.index)
+        self._loops: dict[tuple[float, ...], LoopFn] = {}
         self.plain = True
         """No run of the group has noise or a schedule."""
         self.refresh()
@@ -130,11 +134,61 @@ class RowsStepper:
     def row_steps(self, row: Row, first: int, n: int) -> tuple[int, RunStatus] | None:
         """Updates ``first`` to ``first + n - 1`` of one run; where and how it stopped."""
         row.own()
+        if n >= LOOP_STEPS and row.noise == 0.0 and row.schedule is None:
+            return self._loop(row, first, n)
+        return self._steps(row, first, n)
+
+    def _loop(self, row: Row, first: int, n: int) -> tuple[int, RunStatus] | None:
+        """The updates by the compiled loop, which returns only where something happened."""
+        loop = self._loop_for(row)
+        put = row.points.append
+        gtol = CONVERGED_GNORM if self.ctx.converge else -math.inf
+        step, end = first, first + n
+        while step < end:
+            with np.errstate(all="ignore"):
+                done, how, row.params, row.grad, row.state = loop(
+                    row.params,
+                    row.grad,
+                    row.state,
+                    row.hyper,
+                    end - step,
+                    put,
+                    gtol,
+                    CONVERGED_STEP,
+                )
+            step += done
+            if how == "diverged":
+                return step - 1, RunStatus.DIVERGED
+            if how == "converged":
+                return step - 1, RunStatus.CONVERGED
+            if how == "error":  # update `step` is for numpy
+                stopped = self._steps(row, step, 1)
+                if stopped is not None:
+                    return stopped
+                step += 1
+        return None
+
+    def _loop_for(self, row: Row) -> LoopFn:
+        """The compiled loop specialized to the run's hyperparameters but its learning rate
+        (whatever they decide is then decided once, at compile time)."""
+        key = tuple(row.hyper)
+        loop = self._loops.get(key)
+        if loop is None:
+            assert self.ctx.surface is not None
+            names = self.fast.hyper_names
+            known = {k: v for k, v in zip(names, row.hyper, strict=True) if k != "lr"}
+            compiled = compile_step(self.optimizer, self.ctx.surface, known) or self.fast
+            loop = self._loops[key] = compiled.loop_fn
+        return loop
+
+    def _steps(self, row: Row, first: int, n: int) -> tuple[int, RunStatus] | None:
+        """The updates one call of the compiled step each (noise and schedules allowed)."""
         fast = self.fast
         fn = fast.fn
         points = row.points
         rng = self.ctx.rngs[row.run] if row.noise > 0.0 else None
         lr = fast.hyper_names.index("lr") if row.schedule is not None else -1
+        converge = self.ctx.converge
         for step in range(first, first + n):
             grad = row.grad
             if rng is not None:
@@ -154,7 +208,11 @@ class RowsStepper:
             if not math.isfinite(loss + gnorm):
                 return step, RunStatus.DIVERGED
             points.append((*params, loss, gnorm))
-            if gnorm <= CONVERGED_GNORM and converged(np.array(updates), np.array(params)):
+            if (
+                converge
+                and gnorm <= CONVERGED_GNORM
+                and converged(np.array(updates), np.array(params))
+            ):
                 return step, RunStatus.CONVERGED
         return None
 

@@ -44,6 +44,7 @@ class Context:
     rngs: list[np.random.Generator]
     order: Order  # memory order of (N, D) arrays: "F" (columns contiguous) for small D
     dim: int
+    converge: bool = True  # runs stop where they converged (else they go on to max_steps)
     surface: Surface | None = field(init=False)
     stochastic: StochasticProblem | None = field(init=False)
 
@@ -154,8 +155,10 @@ def settle(
     gnorm: Array,
     step_and_point: Callable[[int], tuple[Array, Array]],
     scratch: Array | None = None,
+    converge: bool = True,
 ) -> list[tuple[int, RunStatus]]:
-    """The rows whose loss or gradient left the floats, or that converged, in row order."""
+    """The rows whose loss or gradient left the floats, or (if ``converge``) that converged,
+    in row order."""
     total = np.add(loss, gnorm, out=scratch)
     # A finite sum means all are finite (an overflowing one only sends us the long way).
     all_finite = math.isfinite(float(np.add.reduce(total)))
@@ -166,7 +169,7 @@ def settle(
         finite = np.isfinite(total)
         ended += [(int(r), RunStatus.DIVERGED) for r in np.flatnonzero(~finite)]
         smallest = gnorm.min(initial=np.inf, where=finite)
-    if smallest <= CONVERGED_GNORM:
+    if converge and smallest <= CONVERGED_GNORM:
         close = gnorm <= CONVERGED_GNORM  # False where NaN
         for r in np.flatnonzero(close if all_finite else close & np.isfinite(total)):
             if converged(*step_and_point(int(r))):

@@ -23,6 +23,7 @@ other than a ufunc, ``where`` or ``clip``, or a state field that would change sh
 
 from server.fastpath.step import (
     Column,
+    LoopFn,
     Order,
     ScalarStep,
     StepFn,
@@ -36,6 +37,7 @@ from server.fastpath.trace import Untraceable
 
 __all__ = [
     "Column",
+    "LoopFn",
     "Order",
     "ScalarStep",
     "StepFn",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -10,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from server.fastpath.render import HELPERS, QUIET, Outputs, render
+from server.fastpath.render import HELPERS, QUIET, Outputs, render, render_loop
 from server.fastpath.trace import DIM, Arg, Ref, Sym, Tape, Untraceable, constant, is_elem
 from server.optim.base import Array, Optimizer, State
 from server.optim.validation import check_values
@@ -21,6 +22,9 @@ StepOut = tuple[
     tuple[float, ...], float, tuple[float, ...], float, tuple[float, ...], tuple[float, ...]
 ]
 StepFn = Callable[..., StepOut]
+LoopOut = tuple[int, str, tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+"""(updates done, why it returned, point, gradient, flat state)."""
+LoopFn = Callable[..., LoopOut]
 Order = Literal["C", "F"]
 
 
@@ -43,10 +47,14 @@ class ScalarStep:
     writes the new point's coordinates, the loss and the gradient norm into ``o[0:DIM + 2]`` and
     every returned column into ``o[DIM + 2:]`` (``carried`` of them), so a step allocates
     nothing. The caller must not pass as ``o`` memory the inputs live in.
+
+    ``loop_fn(params, grad, state, hyper, n, put, gtol, stol)`` is ``fn`` applied up to ``n`` times
+    in one call (see :func:`server.fastpath.render.render_loop`), for long runs alone.
     """
 
     fn: StepFn
     columns_fn: StepFn
+    loop_fn: LoopFn
     hyper_names: tuple[str, ...]
     state_type: type
     widths: tuple[int, ...]
@@ -161,7 +169,9 @@ def _compile(
 
     params, grad = sym("p", True), sym("g", True)
     hyper = {
-        name: Sym(tape, constant(known[name])) if name in known else sym(f"h{i}", False)
+        name: Sym(tape, dataclasses.replace(constant(known[name]), array=True))
+        if name in known
+        else sym(f"h{i}", False)
         for i, name in enumerate(hyper_names)
     }
     state_in = [sym(f"s{i}", width == DIM) for i, width in enumerate(widths)]
@@ -190,14 +200,18 @@ def _compile(
     exec(compile(scalar, f"<fast step: {name}>", "exec"), namespace)
     fn = namespace.pop("step")
     exec(compile(columns, f"<column step: {name}>", "exec"), namespace)
+    columns_fn = namespace.pop("step")
+    loop = render_loop(tape, widths, len(hyper_names), outputs)
+    exec(compile(loop, f"<fast loop: {name}>", "exec"), namespace)
     quiet = set(re.findall(r"\b_\w+", scalar)) <= QUIET
     return ScalarStep(
         fn,
-        namespace["step"],
+        columns_fn,
+        namespace["run"],
         hyper_names,
         type(probe),
         widths,
-        scalar + "\n" + columns,
+        scalar + "\n" + columns + "\n" + loop,
         quiet,
         buffers,
         carried,

@@ -38,11 +38,16 @@ class Ref:
 
 @dataclass(frozen=True)
 class Const:
-    """A value known while tracing (a literal, a hyperparameter shared by the group)."""
+    """A value known while tracing (a literal, a hyperparameter shared by the group).
+
+    ``array``: the value is an array in the numpy code (a hyperparameter column, or computed
+    from one), not a Python scalar, which matters to how numpy evaluates a ufunc on it.
+    """
 
     text: str
     boolean: bool
     value: float
+    array: bool = False
 
 
 Arg = Ref | Const
@@ -62,7 +67,7 @@ class Tape:
 
     def __init__(self) -> None:
         self.lines: list[Line] = []
-        self.ufuncs: dict[str, np.ufunc] = {}
+        self.ufuncs: dict[str, Callable[..., Any]] = {}
         self._seen: dict[tuple[str, tuple[Arg, ...], bool], Ref] = {}
 
     def emit(self, op: str, args: Sequence[Arg], boolean: bool, elem: bool | None = None) -> Sym:
@@ -81,6 +86,43 @@ class Tape:
         name = f"_{ufunc.__name__}"
         self.ufuncs.setdefault(name, ufunc)
         return name
+
+    def like_arrays(self, ufunc: np.ufunc, args: Sequence[Arg]) -> str:
+        """The name of ``ufunc`` called as the numpy code calls it on these operands."""
+        kinds = "".join("a" if is_array(a) else "s" for a in args)
+        name = f"_{ufunc.__name__}_{kinds}"
+        if name not in self.ufuncs:
+            self.ufuncs[name] = LikeArrays(ufunc, tuple(k == "a" for k in kinds))
+        return name
+
+
+class LikeArrays:
+    """A ufunc that takes the operands the numpy code has as arrays (``arrays[i]``) as arrays.
+
+    numpy evaluates a ufunc other than ``+ - * /``, ``sqrt`` and comparisons with a SIMD loop
+    where its operands are contiguous arrays, and with a scalar loop for Python scalars (or
+    arrays broadcast from one); on some CPUs (AVX-512) the two differ in the last bit. The
+    compiled code holds a run's values as Python floats and a group's shared values as single
+    floats, where the numpy code has arrays; this wrapper gives such operands back their array
+    form (a 1-element array, or a full column beside columns) so that numpy takes the same loop.
+    """
+
+    def __init__(self, ufunc: np.ufunc, arrays: tuple[bool, ...]) -> None:
+        self.ufunc, self.arrays = ufunc, arrays
+
+    def __call__(self, *args: Any, out: Any = None) -> Any:
+        n = next((len(a) for a in args if isinstance(a, np.ndarray)), 0)
+        if n == 0:  # every operand one value: the result is one value
+            ones = [
+                np.array([a], dtype=np.float64) if f else a
+                for f, a in zip(self.arrays, args, strict=True)
+            ]
+            return self.ufunc(*ones)[0].item()
+        full = [
+            np.full(n, a, dtype=np.float64) if f and not isinstance(a, np.ndarray) else a
+            for f, a in zip(self.arrays, args, strict=True)
+        ]
+        return self.ufunc(*full) if out is None else self.ufunc(*full, out=out)
 
 
 def constant(value: object) -> Const:
@@ -107,9 +149,17 @@ def _known(args: Sequence[Arg]) -> list[Any] | None:
     return [bool(a.value) if a.boolean else a.value for a in args]  # type: ignore[union-attr]
 
 
-def _fold(tape: Tape, function: Callable[..., Any], values: Sequence[Any]) -> Sym:
-    """Compute a value known while tracing with the numpy function the arrays would use."""
+def _fold(
+    tape: Tape, function: Callable[..., Any], values: Sequence[Any], args: Sequence[Arg]
+) -> Sym:
+    """Compute a value known while tracing with the numpy function the arrays would use, on
+    arrays where they are arrays."""
+    arrays = [is_array(a) for a in args]
     with np.errstate(all="ignore"):
+        if any(arrays):
+            ones = [np.array([v]) if f else v for f, v in zip(arrays, values, strict=True)]
+            result = constant(function(*ones)[0])
+            return Sym(tape, Const(result.text, result.boolean, result.value, True))
         return Sym(tape, constant(function(*values)))
 
 
@@ -164,7 +214,7 @@ class Sym:
             operands = _operands(self.tape, args)
             known = _known(operands)
             if known is not None:
-                result = _fold(self.tape, np.clip, known)
+                result = _fold(self.tape, np.clip, known, operands)
             else:
                 result = self.tape.emit("clip", operands, False)
             target = _out(kwargs.get("out"))
@@ -284,7 +334,7 @@ def _apply(tape: Tape, ufunc: np.ufunc, inputs: Sequence[object], out: Sym | Non
     if ufunc in _UNARY and len(args) == 1 and booleans[0]:
         raise Untraceable(f"{ufunc.__name__} of a boolean")
     if known is not None:
-        result = _fold(tape, ufunc, known)
+        result = _fold(tape, ufunc, known, args)
     elif (same := _identity(ufunc, args)) is not None:
         result = Sym(tape, same)
     elif ufunc in ARITHMETIC and len(args) == 2:
@@ -299,7 +349,7 @@ def _apply(tape: Tape, ufunc: np.ufunc, inputs: Sequence[object], out: Sym | Non
     elif ufunc.nin == len(args) and ufunc.nout == 1:
         probe = ufunc(*([0.5] * ufunc.nin))
         boolean = np.asarray(probe).dtype.kind == "b"
-        result = tape.emit(f"ufunc:{tape.ufunc(ufunc)}", args, boolean)
+        result = tape.emit(f"ufunc:{tape.like_arrays(ufunc, args)}", args, boolean)
     else:
         raise Untraceable(f"ufunc {ufunc.__name__}")
     return _rebind(out, result) if out is not None else result
@@ -329,7 +379,7 @@ def _where(tape: Tape, condition: object, a: object, b: object) -> Sym:
     boolean = args[1].boolean and args[2].boolean
     known = _known(args)
     if known is not None:
-        return _fold(tape, np.where, known)
+        return _fold(tape, np.where, known, args)
     if isinstance(args[0], Const):  # the same branch for every run: no select at all
         chosen = args[1] if args[0].value else args[2]
         if chosen.boolean and not boolean:
@@ -358,3 +408,8 @@ def _rebind(target: Sym, result: Sym) -> Sym:
 
 def is_elem(arg: Arg) -> bool:
     return isinstance(arg, Ref) and arg.elem
+
+
+def is_array(arg: Arg) -> bool:
+    """Whether the numpy code has this value as an array (else as a Python scalar)."""
+    return isinstance(arg, Ref) or arg.array
