@@ -14,13 +14,23 @@ formula written in torch, ``zero_grad``, ``backward`` and ``torch.optim.X.step``
 hyperparameters from the same starts, ``torch.set_num_threads(1)``. Before timing, both sides
 run the same steps and their points must agree (the benchmark stops otherwise).
 
+REST: ``POST /api/trajectory`` for ``REST_STEPS`` steps through the real ASGI app (httpx's
+``ASGITransport``: request parsing, validation, the race, JSON encoding, gzip, the client's
+decoding), per step: the first call of a fresh process (each optimizer in its own process, so
+compiling its update is included), then the median of warm calls, each against torch blocks
+timed in that same process.
+
 Blocks of ``STEPS`` steps of the contestants alternate, so a busy machine slows both alike; each
-figure is the median over the blocks. Targets: one run >= 25x faster than torch per step,
-10,000 runs >= 2x. Run from the repository root: ``python -m bench.optim_bench`` (about 20 s).
+figure is the median over the blocks. Targets: one run >= 25x faster than torch per step (the
+REST path too), 10,000 runs >= 2x. Run from the repository root: ``python -m bench.optim_bench``
+(about 40 s).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +50,8 @@ MANY = 10_000
 START = (-1.5, 2.0)
 TARGET_ONE = 25.0
 TARGET_MANY = 2.0
+REST_STEPS = 10_000
+REST_CALLS = 5
 CHECK_STEPS = 50
 """Steps after which the 10,000 runs are compared with torch's (later, a few of them circle in
 the valley, where the last-bit differences of fused multiply-adds grow)."""
@@ -173,6 +185,55 @@ def _ends(chunks: Mapping[str, Any], ids: list[str]) -> np.ndarray:
     return np.stack([chunks[run_id].params[-1] for run_id in ids])
 
 
+def rest_run(case: Case) -> tuple[float, list[float], list[float]]:
+    """In a fresh process: the first REST call's and warm calls' us/step, and torch's."""
+    import httpx
+
+    from server.app import create_app
+
+    torch = load_torch()
+    body = {
+        "surface": "rosenbrock",
+        "optimizer": case.name,
+        "hyper": dict(case.hyper),
+        "start": list(START),
+        "steps": REST_STEPS,
+        "until": "max_steps",
+    }
+
+    async def calls() -> tuple[float, list[float], list[float]]:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+            async def call() -> float:
+                start = time.perf_counter()
+                response = await client.post("/api/trajectory", json=body)
+                points = response.json()["points"]
+                elapsed = time.perf_counter() - start
+                if response.status_code != 200 or len(points) != REST_STEPS + 1:
+                    raise SystemExit(f"{case.name}: the REST call failed: {response.text[:200]}")
+                return elapsed / REST_STEPS * 1e6
+
+            first = await call()
+            ours, theirs = [], []
+            for _ in range(REST_CALLS):
+                ours.append(await call())
+                if torch is not None:
+                    runs = TorchRuns(torch, case, starts(1))
+                    theirs.append(timed(functools.partial(repeat, runs.step)) / STEPS * 1e6)
+            return first, ours, theirs
+
+    return asyncio.run(calls())
+
+
+def rest_rows(case: Case) -> list[tuple[str, float, float | None]]:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        first, ours, theirs = pool.apply(rest_run, (case,))
+    torch_us = statistics.median(theirs) if theirs else None
+    label = f"1, REST {REST_STEPS:,}"
+    return [(f"{label} (first)", first, torch_us), (label, statistics.median(ours), torch_us)]
+
+
 def load_torch() -> Any | None:
     try:
         import torch
@@ -192,6 +253,7 @@ def main() -> None:
         measured = [
             (f"1, {label}", ours, ref, TARGET_ONE) for label, ours, ref in one_run(case, torch)
         ]
+        measured += [(label, ours, ref, TARGET_ONE) for label, ours, ref in rest_rows(case)]
         runs, ours, ref = many_runs(case, torch)
         measured.append((runs, ours, ref, TARGET_MANY))
         for runs, ours, ref, target in measured:

@@ -6,7 +6,7 @@ a learning rate in its domain, a parsable formula) is checked where the value is
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -89,6 +89,15 @@ class TrajectoryRequest(Strict):
     )
     noise: Number = Field(default=0.0, ge=0.0, le=1e3)
     seed: WholeNumber = Field(default=0, ge=0, le=2**32 - 1)
+    until: Literal["converged", "max_steps"] = Field(
+        default="converged",
+        description=(
+            "converged: the run stops at the first step whose gradient norm is at most 1e-8 "
+            "and whose step is negligible next to the point (status converged); max_steps: "
+            "it goes on to `steps` regardless (status finished). Either way it stops at the "
+            "first non-finite value (status diverged)."
+        ),
+    )
 
 
 class ExpressionGridRequest(Strict):

@@ -14,7 +14,12 @@ from server.schemas import RunSpec, TrajectoryRequest
 
 
 def trajectory(body: TrajectoryRequest, max_steps: int) -> dict[str, Any]:
-    """``{"points": (k+1, 3) array of [x, y, loss], "status", "steps": k}``; FieldError if bad."""
+    """``{"points": (k+1, 3) array of [x, y, loss], "status", "steps": k}``; FieldError if bad.
+
+    ``status`` is ``converged`` when the run stopped because its gradient and step vanished
+    (only with ``until="converged"``), ``diverged`` when it stopped at a non-finite value, and
+    ``finished`` when it ran all ``steps``.
+    """
     if body.steps > max_steps:
         raise FieldError("steps", f"steps {body.steps} is above the limit {max_steps}")
     if (body.surface is None) == (body.expression is None):
@@ -37,17 +42,24 @@ def trajectory(body: TrajectoryRequest, max_steps: int) -> dict[str, Any]:
         noise=body.noise,
     )
     race = Race(
-        built.problem, [build_run(run, built)], seed=body.seed, max_steps=max(body.steps, 1)
+        built.problem,
+        [build_run(run, built)],
+        seed=body.seed,
+        max_steps=max(body.steps, 1),
+        until=body.until,
     )
     first = race.initial_chunks().get("run")
     if first is None:
         return {"points": np.zeros((0, 3)), "status": "diverged", "steps": 0}
-    parts = [np.column_stack([first.params, first.loss])]
     rest = race.advance(body.steps)[0].get("run")
+    points = np.empty((1 + (len(rest) if rest is not None else 0), 3))
+    points[0, :2], points[0, 2] = first.params[0], first.loss[0]
     if rest is not None:
-        parts.append(np.column_stack([rest.params, rest.loss]))
-    points = np.concatenate(parts)
-    diverged = race.status[0] is RunStatus.DIVERGED
+        columns = rest.columns()  # x, y, loss, gnorm as made: no (k, 4) table in between
+        for j in range(3):
+            points[1:, j] = columns[j]
+    status = race.status[0]
+    diverged = status is RunStatus.DIVERGED
     # The engine watches loss and gradient; a point can overflow while both stay finite (a
     # constant formula under weight decay): the path ends before such a point, diverged.
     overflow = np.flatnonzero(~np.isfinite(points).all(axis=1))
@@ -55,6 +67,13 @@ def trajectory(body: TrajectoryRequest, max_steps: int) -> dict[str, Any]:
         points, diverged = points[: overflow[0]], True
     return {
         "points": points,
-        "status": "diverged" if diverged else "finished",
+        "status": "diverged" if diverged else status_of(status),
         "steps": len(points) - 1,
     }
+
+
+def status_of(status: RunStatus) -> str:
+    """What the run's end is called: converged, diverged, or finished (it ran to ``steps``)."""
+    if status in (RunStatus.CONVERGED, RunStatus.DIVERGED):
+        return status.value
+    return RunStatus.FINISHED.value

@@ -57,7 +57,7 @@ class ArraysStepper:
                 if not self.group.index:
                     break
                 self.step(block, k)
-        return Advanced(block.chunks(), block.ends)
+        return Advanced(block.chunks(self.ctx.configs), block.ends)
 
     def step(self, block: Block, k: int, grad: Array | None = None) -> None:
         """Update ``block.first + k`` of the group; ``grad`` is the noisy gradient if already

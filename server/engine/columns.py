@@ -118,7 +118,7 @@ class ColumnsStepper:
                     fallback = self._step(block, k)
         # the point may be a view of the record: let the record go
         self.p = [np.array(column) for column in self.p]
-        return Advanced(block.chunks(), block.ends, fallback)
+        return Advanced(block.chunks(self.ctx.configs), block.ends, fallback)
 
     def _step(self, block: Block, k: int) -> ArraysStepper | None:
         """Update ``block.first + k``; the arrays stepper that did it instead if Python floats

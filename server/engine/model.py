@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.random import default_rng  # numpy loads its random module on first use
 
 from server.engine.choice import Mode, default_mode, kind_for, stepper_for
 from server.engine.chunks import Chunk, merge
@@ -72,7 +73,7 @@ class Race:
         self.step = 0
         self.status = [RunStatus.RUNNING] * len(self.configs)
         self.stopped_at = [0] * len(self.configs)
-        rngs = [np.random.default_rng([self.seed, i]) for i in range(len(self.configs))]
+        rngs = [default_rng([self.seed, i]) for i in range(len(self.configs))]
         start = np.stack([np.asarray(c.start, dtype=np.float64) for c in self.configs])
         order: Order = "F" if start.shape[1] <= 4 else "C"
         self._block = max(1, BLOCK_VALUES // (len(self.configs) * (start.shape[1] + 2)))
@@ -188,17 +189,27 @@ class Race:
     def _advance_block(self, n: int, stops: list[Stop]) -> dict[str, Chunk]:
         """``n`` steps, or fewer if every run stops; the new points of each run, by id."""
         first = self.step + 1
-        chunks: dict[int, Chunk] = {}
+        groups = self._groups
+        if len(groups) == 1:  # the common case, shorter
+            result = self._in_mode(groups[0]).advance(first, n)
+            if result.replacement is not None:
+                groups[0].stepper = result.replacement
+            if result.ends:
+                alone = [(step, 0, row, run, how) for step, row, run, how in result.ends]
+                self._end_block(first, n, alone, stops)
+            else:
+                self.step = first + n - 1
+            return result.chunks
+        chunks: dict[str, Chunk] = {}
         ended: list[_Ended] = []
-        for number, g in enumerate(self._groups):
-            stepper = self._in_mode(g)
-            result = stepper.advance(first, n)
+        for number, g in enumerate(groups):
+            result = self._in_mode(g).advance(first, n)
             if result.replacement is not None:
                 g.stepper = result.replacement
             chunks.update(result.chunks)
             ended += [(step, number, row, run, how) for step, row, run, how in result.ends]
         self._end_block(first, n, ended, stops)
-        return {self.configs[i].id: chunks[i] for i in sorted(chunks)}
+        return chunks
 
     def _in_mode(self, g: _Group) -> Stepper:
         """The group's stepper, moved to the mode its size asks for."""

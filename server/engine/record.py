@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from server.engine.chunks import Chunk
-from server.engine.config import RunStatus
+from server.engine.config import RunConfig, RunStatus
 from server.engine.stepper import End
 from server.fastpath import Column
 from server.optim.base import Array
@@ -115,9 +115,9 @@ class Block:
         self.slots = [self.slots[r] for r in keep]
         return keep
 
-    def chunks(self) -> dict[int, Chunk]:
-        """Each run's points of the block, up to its stop, by run."""
-        out: dict[int, Chunk] = {}
+    def chunks(self, configs: Sequence[RunConfig]) -> dict[str, Chunk]:
+        """Each run's points of the block, up to its stop, by run id."""
+        out: dict[str, Chunk] = {}
         record = self.record
         steps = len(record.loss)
         every = zip(
@@ -134,5 +134,5 @@ class Block:
                 continue
             if count < steps:
                 params, loss, gnorm = params[:count], loss[:count], gnorm[:count]
-            out[run] = Chunk(self.first, params, loss, gnorm)
+            out[configs[run].id] = Chunk(self.first, params, loss, gnorm)
         return out

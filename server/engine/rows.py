@@ -119,13 +119,14 @@ class RowsStepper:
 
     def advance(self, first: int, n: int) -> Advanced:
         ends: list[End] = []
-        chunks: dict[int, Chunk] = {}
+        chunks: dict[str, Chunk] = {}
+        configs = self.ctx.configs
         for r, row in enumerate(self.rows):
             end = self.row_steps(row, first, n)
             if end is not None:
                 ends.append((end[0], r, row.run, end[1]))
             if row.points:
-                chunks[row.run] = Chunk.of_rows(first, row.points, self.ctx.dim)
+                chunks[configs[row.run].id] = Chunk.of_rows(first, row.points, self.ctx.dim)
                 row.points = []
         if ends:
             self.keep({run for _, _, run, _ in ends})

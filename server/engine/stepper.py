@@ -111,10 +111,10 @@ class GroupState:
 
 @dataclass
 class Advanced:
-    """What a block of steps of one group gave: chunks by run, the runs that stopped (no
+    """What a block of steps of one group gave: chunks by run id, the runs that stopped (no
     longer in the group), and the stepper that takes the group over if this one gave up."""
 
-    chunks: dict[int, Chunk]
+    chunks: dict[str, Chunk]
     ends: list[End]
     replacement: Stepper | None = None
 

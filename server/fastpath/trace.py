@@ -13,6 +13,7 @@ with the numpy function the arrays would use, so what depends only on them leave
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -109,15 +110,27 @@ class LikeArrays:
 
     def __init__(self, ufunc: np.ufunc, arrays: tuple[bool, ...]) -> None:
         self.ufunc, self.arrays = ufunc, arrays
+        self.dtype = ufunc(*[np.ones(1)] * ufunc.nin).dtype
+        self._local = threading.local()  # 1-element buffers per thread
 
     def __call__(self, *args: Any, out: Any = None) -> Any:
         n = next((len(a) for a in args if isinstance(a, np.ndarray)), 0)
         if n == 0:  # every operand one value: the result is one value
-            ones = [
-                np.array([a], dtype=np.float64) if f else a
-                for f, a in zip(self.arrays, args, strict=True)
-            ]
-            return self.ufunc(*ones)[0].item()
+            try:
+                buffers, result = self._local.buffers
+            except AttributeError:
+                buffers = [np.empty(1) if f else None for f in self.arrays]
+                result = np.empty(1, dtype=self.dtype)
+                self._local.buffers = buffers, result
+            operands = []
+            for buffer, a in zip(buffers, args, strict=True):
+                if buffer is None:
+                    operands.append(a)
+                else:
+                    buffer[0] = a
+                    operands.append(buffer)
+            self.ufunc(*operands, out=result)
+            return result.item()
         full = [
             np.full(n, a, dtype=np.float64) if f and not isinstance(a, np.ndarray) else a
             for f, a in zip(self.arrays, args, strict=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from server.errors import FieldError
-from server.jsonenc import ORJSONResponse
+from server.jsonenc import ORJSONResponse, dumps
 from server.optim.registry import OPTIMIZERS
 from server.optim.schedules import SCHEDULES
 from server.problems.expression import DEFAULT_DOMAIN, EXAMPLES
@@ -25,6 +26,15 @@ from server.settings import Settings
 from server.trajectory import trajectory as compute_trajectory
 
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse)
+QUICK_GZIP_FROM = 64 * 1024
+TRAJECTORY_RULE = (
+    "One run, computed at once. `points[0]` is the start and `points[k]` the point after k "
+    "updates. The run stops at the first non-finite loss or gradient (status `diverged`; the "
+    "non-finite point is not included). With `until: converged` (the default) it also stops at "
+    "the first step whose gradient norm is at most 1e-8 and whose step is at most 1e-12 times "
+    "(1 + the largest coordinate), that point included (status `converged`); with "
+    "`until: max_steps` it goes on regardless. A run that did all `steps` is `finished`."
+)
 
 
 def _settings(request: Request) -> Settings:
@@ -78,10 +88,24 @@ def schedules() -> ORJSONResponse:
     return ORJSONResponse([spec.to_json() for spec in SCHEDULES.values()])
 
 
-@router.post("/trajectory")
-def trajectory(body: TrajectoryRequest, request: Request) -> ORJSONResponse:
+@router.post("/trajectory", description=TRAJECTORY_RULE)
+def trajectory(body: TrajectoryRequest, request: Request) -> Response:
     settings = _settings(request)
-    return ORJSONResponse(compute_trajectory(body, settings.max_trajectory_steps))
+    return quick_json(compute_trajectory(body, settings.max_trajectory_steps), request)
+
+
+def quick_json(content: object, request: Request) -> Response:
+    """JSON, gzipped at level 1 when the client takes gzip and it is large.
+
+    A 10,000-step path is 600 kB of JSON: the middleware's level 9 spends 70 ms on it, ten times
+    what computing the path takes; level 1 spends 7 ms for a file 6% larger.
+    """
+    data = dumps(content)
+    if len(data) < QUICK_GZIP_FROM or "gzip" not in request.headers.get("accept-encoding", ""):
+        return Response(data, media_type="application/json")
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    packed = gzip.compress(data, compresslevel=1, mtime=0)
+    return Response(packed, media_type="application/json", headers=headers)
 
 
 @router.post("/expression/grid")
