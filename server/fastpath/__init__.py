@@ -9,12 +9,19 @@ computed as two Python functions (:mod:`.render`, :mod:`.step`): one over Python
 run at a time, one over numpy columns for large groups, which reuses its buffers.
 
 Exactness: ``+ - * /``, square roots and comparisons are correctly rounded in numpy and in Python
-alike, and every other operation (``power``, ``exp``, ``cos``, ``maximum`` of equal values ...)
-is the very same numpy ufunc, which numpy evaluates with the loop it uses for arrays of any
-length. A compiled update therefore equals the numpy one bit for bit;
-``tests/test_engine_fastpath.py`` checks every optimizer and surface. Where Python raises instead
-of returning inf or NaN (a division by zero, the root of a negative number), the caller redoes
-the update with numpy.
+alike. Every other operation (``power``, ``exp``, ``cos`` ...) is the very same numpy ufunc,
+called on its operands in the form the numpy code has them (:class:`.trace.LikeArrays`): a value
+that is an array there (a run's coordinate, a hyperparameter column, the step count) is passed
+as an array, a Python scalar there (a literal such as NAdam's 0.96) as a scalar. That matters:
+numpy evaluates such a ufunc with a SIMD loop on contiguous arrays and with a scalar loop on
+scalars, and on AVX-512 machines the two can differ in the last bit (``0.9959037536701443 ** 2``
+by the array loop is one ulp below the scalar one). The compiled loop for a run alone computes
+the ufunc values that depend only on the hyperparameters and the step count (bias corrections)
+once for the whole loop, as columns, by the same rule. A compiled update therefore equals the
+numpy one bit for bit; ``tests/test_engine_fastpath.py`` checks every optimizer and surface in
+every mode, ``tests/test_engine_property.py`` random hyperparameters against a plain loop over
+``update``. Where Python raises instead of returning inf or NaN (a division by zero, the root of
+a negative number), the caller redoes the update with numpy.
 
 Only elementwise code traces. A reduction, a Python ``if`` on a traced value, a numpy function
 other than a ufunc, ``where`` or ``clip``, or a state field that would change shape make
