@@ -59,6 +59,7 @@ def refine(doc: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 refine_operation(method, path, operation)
     if SURFACE_GRID in doc.get("paths", {}):
         split_surface_grid(doc["paths"])
+    split_by_optimizer(doc["paths"], components)
     fill_limits(doc, settings)
     return doc
 
@@ -151,6 +152,39 @@ def split_surface_grid(paths: dict[str, Any]) -> None:
             for p in spec.params
         ]
         paths[f"/api/surfaces/{name}/grid"] = {"get": own}
+
+
+def split_by_optimizer(paths: dict[str, Any], components: dict[str, JsonSchema]) -> None:
+    """An operation under ``/api/optimizers/{name}/`` whose body has ``hyper`` but no
+    ``optimizer`` becomes one operation per optimizer, each body with that one's ``hyper``."""
+    prefix = "/api/optimizers/{name}/"
+    for path in [p for p in paths if p.startswith(prefix)]:
+        item = paths[path]
+        for method, operation in list(item.items()):
+            ref = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref", "")
+            )
+            body = components.get(ref.rsplit("/", 1)[-1]) if ref else None
+            props = body.get("properties", {}) if body else {}
+            if "hyper" not in props or "optimizer" in props:
+                continue
+            assert body is not None
+            del item[method]
+            for name, opt in OPTIMIZERS.items():
+                own = copy.deepcopy(operation)
+                own["operationId"] = f"{operation['operationId']}_{name}"
+                own["parameters"] = [p for p in own.get("parameters", []) if p["name"] != "name"]
+                schema = copy.deepcopy(body)
+                schema["properties"]["hyper"] = rules.hyper_object(opt.spec)
+                schema["title"] = f"{body.get('title', 'Body')} ({opt.spec.title})"
+                own["requestBody"]["content"]["application/json"]["schema"] = schema
+                paths.setdefault(path.replace("{name}", name), {})[method] = own
+        if not item:
+            del paths[path]
 
 
 def _dicts(node: object) -> Iterator[dict[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Path, Request
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from server.errors import FieldError
 from server.inside.backprop import BackpropError
@@ -20,7 +20,7 @@ from server.optim.base import InvalidHyperparameter
 from server.problems.factory import build_network
 from server.problems.nn.problem import NetworkProblem
 from server.runs import check_hyper, check_optimizer, check_schedule
-from server.schemas import HyperValue, Number, Point, Strict, TrajectoryRequest
+from server.schemas import HyperValue, Number, Point, Strict, TrajectoryRequest, WholeNumber
 from server.settings import Settings
 
 MAX_PARITY_STEPS = 5_000
@@ -32,7 +32,7 @@ class TorchCodeRequest(Strict):
     hyper: dict[str, HyperValue] = Field(default_factory=dict, max_length=16)
     schedule: dict[str, Any] | None = None
     start: Point = (0.0, 0.0)
-    steps: StrictInt = Field(default=500, ge=0, le=1_000_000)
+    steps: WholeNumber = Field(default=500, ge=0, le=1_000_000)
     problem: str = Field(default="the surface", max_length=200)
 
 
@@ -92,9 +92,9 @@ DEFAULT_NETWORK: dict[str, Any] = {"dataset": "moons", "n": 40, "hidden": [3], "
 
 class BackpropRequest(Strict):
     network: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_NETWORK))
-    seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1)
+    seed: WholeNumber = Field(default=0, ge=0, le=2**32 - 1)
     params: list[Number] | None = Field(default=None, max_length=200)
-    sample: StrictInt = Field(default=0, ge=0)
+    sample: WholeNumber = Field(default=0, ge=0)
     optimizer: str = Field(default="sgd", max_length=32)
     hyper: dict[str, HyperValue] = Field(default_factory=lambda: {"lr": 0.5}, max_length=16)
 

@@ -52,9 +52,10 @@ def _ordered(domain: object) -> bool:
     return True
 
 
-def _rprop_steps(body: dict[str, Any]) -> bool:
+def _rprop_steps(body: dict[str, Any], path: str) -> bool:
     hyper = body.get("hyper")
-    if body.get("optimizer") != "rprop" or not isinstance(hyper, dict):
+    rprop = body.get("optimizer") == "rprop" or path.startswith("/api/optimizers/rprop/")
+    if not rprop or not isinstance(hyper, dict):
         return True
     defaults = {h.name: h.default for h in OPTIMIZERS["rprop"].spec.hyper}
     low, high = (hyper.get(k, defaults[k]) for k in ("step_size_min", "step_size_max"))
@@ -68,4 +69,5 @@ def filter_case(context: schemathesis.HookContext, case: Any) -> bool:
     if meta is not None and meta.generation.mode.is_negative:
         return True
     body = case.body if isinstance(case.body, dict) else {}
-    return _ordered(body.get("domain")) and _rprop_steps(body)
+    path = str(getattr(case.operation, "path", ""))
+    return _ordered(body.get("domain")) and _rprop_steps(body, path)

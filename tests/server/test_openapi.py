@@ -138,3 +138,14 @@ def test_a_point_that_overflows_ends_the_path_as_diverged(client: TestClient) ->
     assert out["status"] == "diverged"
     assert all(v is not None for point in out["points"] for v in point)
     assert out["steps"] == len(out["points"]) - 1
+
+
+def test_a_route_with_the_optimizer_in_its_path_has_one_operation_per_optimizer(
+    doc: dict[str, Any],
+) -> None:
+    assert "/api/optimizers/{name}/torch" not in doc["paths"]
+    for name, opt in OPTIMIZERS.items():
+        op = doc["paths"][f"/api/optimizers/{name}/torch"]["post"]
+        hyper = op["requestBody"]["content"]["application/json"]["schema"]["properties"]["hyper"]
+        assert list(hyper["properties"]) == [h.name for h in opt.spec.hyper]
+        assert not [p for p in op.get("parameters", []) if p["name"] == "name"]

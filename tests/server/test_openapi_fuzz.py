@@ -14,20 +14,23 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from server.optim.registry import OPTIMIZERS
+
 from .conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261203
-EXAMPLES = 6
+EXAMPLES = 5
 NOT_YET_DESCRIBED = {
     # The network config (`network`, `params` sized by it, `sample` bounded by its data set) is
     # an open object in the schema, so generated bodies are mostly refused. Owner: inside.
     "/api/backprop",
-    # Which hyperparameters `hyper` may hold depends on the optimizer in the path; describe it
-    # with one operation per optimizer (as /api/surfaces/{name}/grid does). Owner: inside.
-    "/api/optimizers/{name}/torch",
 }
 """Routes whose schema does not yet say all the server checks; every other route is fuzzed."""
+SAMPLED = {"sgd", "nesterov", "rprop", "adam", "newton"}
+REPEATS = {f"/api/optimizers/{name}/torch" for name in OPTIMIZERS if name not in SAMPLED}
+"""One handler described once per optimizer: a sample (the ones with rules between their
+hyperparameters among them) keeps the deterministic coverage phase within the time budget."""
 
 
 def test_schemathesis_finds_no_mismatch(live_server: Callable[..., LiveServer]) -> None:
@@ -49,7 +52,7 @@ def test_schemathesis_finds_no_mismatch(live_server: Callable[..., LiveServer]) 
         "1",
         "--output-truncate",
         "true",
-        *(arg for path in sorted(NOT_YET_DESCRIBED) for arg in ("--exclude-path", path)),
+        *(arg for path in sorted(NOT_YET_DESCRIBED | REPEATS) for arg in ("--exclude-path", path)),
     ]
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
