@@ -19,6 +19,7 @@ from gradscape import optim
 from gradscape.embed import Embed, embed, serve, stop
 from gradscape.network import NetworkResult, train
 from gradscape.race import Event, Result, Run, race
+from gradscape.trajectory import Trajectory, trajectory
 from server import __version__
 
 
@@ -42,6 +43,7 @@ __all__ = [
     "NetworkResult",
     "Result",
     "Run",
+    "Trajectory",
     "__version__",
     "embed",
     "optim",
@@ -51,4 +53,5 @@ __all__ = [
     "stop",
     "surfaces",
     "train",
+    "trajectory",
 ]

@@ -140,3 +140,23 @@ def test_hash_opens_the_same_race() -> None:
     result = gradscape.race("booth", runs=[Run("adam", lr=0.2)], steps=80, seed=3, start=(1, 2))
     state = parse_hash(result.hash)
     assert state == result.state
+
+
+@pytest.mark.parametrize("until", ["converged", "max_steps"])
+def test_trajectory_equals_the_rest_route(until: str) -> None:
+    run = Run("adam", lr=0.3, beta1=0.8)
+    ours = gradscape.trajectory(run, "booth", start=(4, -3), steps=3000, seed=2, until=until)
+    with TestClient(create_app()) as client:
+        body = {
+            "surface": "booth",
+            "optimizer": "adam",
+            "hyper": dict(run.hyper),
+            "start": [4, -3],
+            "steps": 3000,
+            "seed": 2,
+            "until": until,
+        }
+        rest = client.post("/api/trajectory", json=body).json()
+    assert ours.status == rest["status"] and ours.steps == rest["steps"]
+    np.testing.assert_array_equal(ours.points, np.array(rest["points"]))
+    assert ours.status == ("converged" if until == "converged" else "finished")
