@@ -6,7 +6,6 @@ import dataclasses
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -28,9 +27,9 @@ LoopFn = Callable[..., LoopOut]
 Order = Literal["C", "F"]
 
 
-@dataclass(frozen=True)
 class ScalarStep:
-    """One update of a group's runs, equal to the engine's numpy update, in two renderings.
+    """One update of a group's runs, equal to the engine's numpy update, in three renderings,
+    each rendered and compiled the first time it is used.
 
     ``fn(params, grad, state, hyper)`` advances one run in Python floats. It takes the point, the
     gradient the update uses (noise included), the flat state and the hyperparameters in
@@ -55,16 +54,69 @@ class ScalarStep:
     fn: StepFn
     columns_fn: StepFn
     loop_fn: LoopFn
-    hyper_names: tuple[str, ...]
-    state_type: type
-    widths: tuple[int, ...]
-    source: str
     quiet: bool
     """True when ``fn`` calls no numpy function that may warn (so needs no ``errstate``)."""
     buffers: int
     """How many ``(N,)`` work buffers ``columns_fn`` takes as its argument ``w``."""
     carried: int
     """How many ``(N,)`` result buffers follow the recorded ones (point, loss, norm) in ``o``."""
+
+    def __init__(
+        self,
+        name: str,
+        hyper_names: tuple[str, ...],
+        state_type: type,
+        widths: tuple[int, ...],
+        tape: Tape,
+        outputs: Outputs,
+    ) -> None:
+        self.name, self.hyper_names, self.state_type, self.widths = (
+            name,
+            hyper_names,
+            state_type,
+            widths,
+        )
+        self._tape, self._outputs = tape, outputs
+        self._sources: dict[str, str] = {}
+
+    def __getattr__(self, attr: str) -> Any:
+        """The renderings, made on first use (two threads may both make one: same code)."""
+        if attr in ("fn", "quiet"):
+            code = self._render("fast step", scalar=True)
+            self.__dict__.setdefault("quiet", set(re.findall(r"\b_\w+", code)) <= QUIET)
+            self.__dict__.setdefault("fn", self._exec(code, "fast step", "step"))
+        elif attr in ("columns_fn", "buffers", "carried"):
+            code = self._render("column step", scalar=False)
+            self.__dict__.setdefault("columns_fn", self._exec(code, "column step", "step"))
+        elif attr == "loop_fn":
+            tape, n_hyper = self._tape, len(self.hyper_names)
+            code = render_loop(tape, self.widths, n_hyper, self._outputs)
+            self._sources["fast loop"] = code
+            self.__dict__.setdefault("loop_fn", self._exec(code, "fast loop", "run"))
+        else:
+            raise AttributeError(attr)
+        return self.__dict__[attr]
+
+    def _render(self, kind: str, scalar: bool) -> str:
+        n_hyper = len(self.hyper_names)
+        code, buffers, carried = render(self._tape, self.widths, n_hyper, self._outputs, scalar)
+        if not scalar:
+            self.__dict__.setdefault("buffers", buffers)
+            self.__dict__.setdefault("carried", carried)
+        self._sources[kind] = code
+        return code
+
+    def _exec(self, code: str, kind: str, function: str) -> Any:
+        namespace: dict[str, Any] = {**HELPERS, **self._tape.ufuncs}
+        exec(compile(code, f"<{kind}: {self.name}>", "exec"), namespace)
+        return namespace[function]
+
+    @property
+    def source(self) -> str:
+        """The Python source of the three renderings."""
+        for attr in ("fn", "columns_fn", "loop_fn"):
+            getattr(self, attr)
+        return "\n".join(self._sources.values())
 
     def flatten(self, state: State) -> list[tuple[float, ...]]:
         """The per-row flat states of a numpy state."""
@@ -194,28 +246,7 @@ def _compile(
     except Exception:  # anything the stand-ins cannot follow: keep numpy for this pair
         return None
     name = f"{optimizer.spec.name} on {surface!r}"
-    scalar, _, _ = render(tape, widths, len(hyper_names), outputs, scalar=True)
-    columns, buffers, carried = render(tape, widths, len(hyper_names), outputs, scalar=False)
-    namespace: dict[str, Any] = {**HELPERS, **tape.ufuncs}
-    exec(compile(scalar, f"<fast step: {name}>", "exec"), namespace)
-    fn = namespace.pop("step")
-    exec(compile(columns, f"<column step: {name}>", "exec"), namespace)
-    columns_fn = namespace.pop("step")
-    loop = render_loop(tape, widths, len(hyper_names), outputs)
-    exec(compile(loop, f"<fast loop: {name}>", "exec"), namespace)
-    quiet = set(re.findall(r"\b_\w+", scalar)) <= QUIET
-    return ScalarStep(
-        fn,
-        columns_fn,
-        namespace["run"],
-        hyper_names,
-        type(probe),
-        widths,
-        scalar + "\n" + columns + "\n" + loop,
-        quiet,
-        buffers,
-        carried,
-    )
+    return ScalarStep(name, hyper_names, type(probe), widths, tape, outputs)
 
 
 def _widths(state: State) -> tuple[int, ...] | None:
