@@ -87,7 +87,9 @@ async function main() {
   const connection = new Connection(socketUrl(room ? `/ws/room/${encodeURIComponent(room)}` : '/ws'), {
     open: (reconnected) => {
       setConnection('open', 'Connected');
+      viewer?.opened();
       app.connected(reconnected);
+      if (reconnected) roomPanel?.reconnected();
     },
     message: (m) => {
       if (viewer?.receive(m)) return;
@@ -96,8 +98,12 @@ async function main() {
     },
     drop: ({ retryIn }) => {
       setConnection('lost', 'Reconnecting…');
+      if (viewer) {
+        viewer.dropped(); // a viewer's page has one status: the room banner
+        return;
+      }
       notices.connectionLost(retryIn);
-      roomPanel?.showEnded();
+      roomPanel?.dropped();
     },
   });
   const viewer = room ? new RoomViewer(room, connection) : null;

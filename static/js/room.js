@@ -55,9 +55,32 @@ export class RoomPresenter {
     }
   }
 
+  /**
+   * The connection is back (after a drop or a server restart): reopen the room under its code,
+   * so that its viewers, who keep trying that code, come back into it.
+   */
+  reconnected() {
+    if (this.code && !this.connection.send({ type: 'room', action: 'open', code: this.code })) {
+      this.showEnded();
+    }
+  }
+
+  /** The connection dropped: the room reopens under the same code when it is back. */
+  dropped() {
+    if (!this.code) return;
+    this.count.textContent = '';
+    this.count.dataset.viewers = '';
+    this.panel.dataset.state = 'waiting';
+  }
+
   /** @param {any} msg  a server message; `room` messages are this view's */
   receive(msg) {
+    if (msg?.type === 'error' && msg.field === 'code' && this.code) {
+      this.showEnded(`Room ${this.code} could not be reopened: ${msg.message}`);
+      return;
+    }
     if (msg?.type !== 'room' || msg.role) return;
+    this.panel.dataset.state = msg.status === 'reconnecting' ? 'waiting' : 'live';
     if (msg.closed) {
       this.code = null;
       this.panel.hidden = true;
@@ -73,15 +96,18 @@ export class RoomPresenter {
       this.button.textContent = `Room ${this.code}`;
     }
     const n = Number(msg.viewers ?? 0);
-    this.count.textContent = `${n} viewer${n === 1 ? '' : 's'}`;
+    this.count.textContent = msg.status === 'reconnecting'
+      ? String(msg.message ?? 'Reconnecting the room…')
+      : `${n} viewer${n === 1 ? '' : 's'}`;
     this.count.dataset.viewers = String(n);
     this.panel.hidden = false;
   }
 
-  /** The connection dropped: the server ended the room with the session. @param {string} [text] */
-  showEnded(text = 'The connection dropped, which ended the room; open a new one.') {
-    if (!this.code && text.startsWith('The connection')) return;
+  /** The room ended. @param {string} [text] */
+  showEnded(text = 'Not connected, so the room ended; open a new one.') {
+    if (!this.code && text.startsWith('Not connected')) return;
     this.code = null;
+    this.panel.dataset.state = 'ended';
     this.button.textContent = 'Open room';
     this.count.textContent = text;
   }
@@ -153,6 +179,14 @@ function changeText(before, after) {
   return words.length ? words : ['settings changed'];
 }
 
+/** How long a viewer keeps trying a room that is gone (the server restarting, its presenter's
+ * page reopening it under the same code) before saying that it ended. */
+export const ROOM_GRACE_MS = 60_000;
+
+/**
+ * The viewer's page has one status, in its banner: joining, watching, reconnecting, waiting for
+ * the presenter to reopen the room, or ended. Nothing else on the page reports the connection.
+ */
 export class RoomViewer {
   /**
    * @param {string} code
@@ -166,9 +200,14 @@ export class RoomViewer {
     /** @type {any[]} race messages that came before the page was built */
     this.early = [];
     this.ended = false;
+    this.joined = false; // this page has watched the room at least once
+    /** @type {number | null} when the room went missing (performance.now()) */
+    this.missingSince = null;
     document.body.classList.add('room-viewer');
+    const conn = document.getElementById('conn');
+    if (conn) conn.hidden = true; // the banner says it all
     this.banner = el('div', { id: 'room-banner', class: 'room-banner', role: 'status' });
-    this.words = el('span', { class: 'room-banner-text' }, [`Watching room ${code} (read-only)`]);
+    this.words = el('span', { class: 'room-banner-text' });
     this.fork = /** @type {HTMLButtonElement} */ (
       el('button', { id: 'room-fork', type: 'button', class: 'button small primary', title: 'Run this race yourself, with its current settings' }, ['Fork'])
     );
@@ -180,6 +219,30 @@ export class RoomViewer {
       const node = /** @type {HTMLButtonElement | null} */ (document.getElementById(id));
       if (node) node.disabled = true;
     }
+    this.show('joining', `Joining room ${code}…`);
+  }
+
+  /**
+   * The one status of the page.
+   * @param {'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended'} state
+   * @param {string} text
+   */
+  show(state, text) {
+    this.banner.dataset.state = state;
+    this.banner.dataset.tone = state === 'live' ? '' : state === 'ended' ? 'ended' : 'waiting';
+    this.words.textContent = text;
+  }
+
+  /** The socket is open (the room's greeting comes next). */
+  opened() {
+    if (!this.ended && !this.joined) this.show('joining', `Joining room ${this.code}…`);
+  }
+
+  /** The socket dropped; the connection tries again by itself. */
+  dropped() {
+    if (this.ended) return;
+    if (this.missingSince !== null) return; // still waiting for the room to come back
+    this.show('reconnecting', `Connection to room ${this.code} lost. Reconnecting…`);
   }
 
   /** @param {Controller} app */
@@ -199,22 +262,51 @@ export class RoomViewer {
       return false; // the Race sees it too (it ignores it)
     }
     if (msg?.type === 'room' && msg.closed) {
-      this.end('The presenter ended the room.');
+      this.end(String(msg.message ?? 'The presenter ended the room.'));
+      return true;
+    }
+    if (msg?.type === 'room' && msg.role === 'viewer') {
+      this.joined = true;
+      this.missingSince = null;
+      this.show('live', `Watching room ${this.code} (read-only)`);
+      return true;
+    }
+    if (msg?.type === 'room' && msg.status) {
+      if (msg.status === 'reconnecting') this.show('reconnecting', `Room ${this.code}: ${msg.message ?? 'reconnecting…'}`);
+      else this.show('live', `Watching room ${this.code} (read-only)`);
       return true;
     }
     if (msg?.type === 'error' && msg.field === 'room') {
-      this.end(String(msg.message));
+      this.missing(String(msg.message));
       return true;
     }
     return msg?.type === 'room';
+  }
+
+  /**
+   * The server has no such room. A room this page watched may be coming back (its server
+   * restarted; the presenter's page reopens it under the same code): keep trying for a while.
+   * @param {string} text
+   */
+  missing(text) {
+    if (!this.joined) {
+      this.end(text);
+      return;
+    }
+    const now = performance.now();
+    this.missingSince ??= now;
+    if (now - this.missingSince > ROOM_GRACE_MS) {
+      this.end(`Room ${this.code} ended: it did not come back.`);
+      return;
+    }
+    this.show('waiting', `Waiting for the presenter to reopen room ${this.code}…`);
   }
 
   /** @param {string} text */
   end(text) {
     this.ended = true;
     this.connection.close();
-    this.words.textContent = text;
-    this.banner.dataset.tone = 'ended';
+    this.show('ended', text);
   }
 
   /** @param {any} msg  a `race` message */
