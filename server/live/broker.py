@@ -11,6 +11,7 @@ source of truth for it (the Redis broker keeps a copy in Redis for the other wor
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from server.live.rooms import CountNotifier, LocalRoom, Viewer, ended, new_code
 from server.live.state import CloseCode
 
 ENDED = "The presenter ended the room."
+_viewer_ids = itertools.count(1)
 
 
 class Presenter(Protocol):
@@ -30,6 +32,9 @@ class Presenter(Protocol):
 
     def reply(self, message: dict[str, Any]) -> None:
         """Send a message to the presenter (a viewer count, the room lost)."""
+
+    def answer(self, viewer: str, value: object) -> None:
+        """A viewer answered the room's question (checked against it by the presenter)."""
 
 
 class Refused(Exception):
@@ -161,6 +166,9 @@ class InProcessBroker:
         if len(room.local.viewers) >= max_viewers:
             raise full_room(room.code, max_viewers)
         room.local.add(viewer)
+        key = f"v{next(_viewer_ids)}"
+        presenter = room.presenter
+        viewer.on_answer = lambda value: presenter.answer(key, value)
         greeting = {**room.info(), "role": "viewer"}
         return [dumps_text(greeting), *room.presenter.history.encoded()]
 

@@ -140,6 +140,8 @@ class RedisBroker:
                 raise
         last, history = await mirror.history()
         mirror.add(viewer, last)
+        viewer_key = f"{self.worker}-{id(viewer):x}"
+        viewer.on_answer = lambda value: self.background(self._answer(code, viewer_key, value))
         greeting = {"type": "room", "code": code, "url": room["url"], "viewers": viewers + 1}
         return [dumps_text({**greeting, "role": "viewer"}), *history]
 
@@ -158,6 +160,15 @@ class RedisBroker:
         except FAULTS as exc:
             return str(exc) or type(exc).__name__
         return None
+
+    async def _answer(self, code: str, viewer: str, value: object) -> None:
+        """A viewer's answer, to the presenter's worker (it reads them with the counts)."""
+        with contextlib.suppress(*FAULTS):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.rpush(key(code, ":answers"), dumps_text({"viewer": viewer, "value": value}))
+            pipe.ltrim(key(code, ":answers"), -10_000, -1)
+            pipe.expire(key(code, ":answers"), ROOM_TTL)
+            await pipe.execute()
 
     def dropped(self, part: object) -> None:
         if isinstance(part, RedisPublication):

@@ -9,6 +9,8 @@ import asyncio
 import uuid
 from typing import Any
 
+import orjson
+
 from server.jsonenc import dumps_text
 from server.live.broker import ENDED, Presenter
 from server.live.broker_redis_common import (
@@ -113,6 +115,7 @@ class RedisPublication:
                 if now - polled >= POLL:
                     polled = now
                     self.counts.changed(await count_viewers(self.redis, self.code))
+                    await self._answers()
                 if now - refreshed >= REFRESH:
                     refreshed = now
                     await self._refresh()
@@ -127,6 +130,19 @@ class RedisPublication:
                         {**self.info(), "status": "reconnecting", "message": message}
                     )
                 await asyncio.sleep(RETRY)
+
+    async def _answers(self) -> None:
+        """Hand the viewers' answers that arrived since the last call to the presenter."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.lrange(key(self.code, ":answers"), 0, -1)
+        pipe.delete(key(self.code, ":answers"))
+        raw, _ = await pipe.execute()
+        for item_ in raw:
+            try:
+                answer = orjson.loads(item_)
+                self.presenter.answer(str(answer["viewer"]), answer["value"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
 
     async def _flush(self) -> None:
         batch, self.queue = self.queue, []

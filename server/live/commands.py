@@ -75,6 +75,13 @@ class RoomMsg(Strict):
     code: str | None = Field(default=None, pattern=ROOM_CODE)
 
 
+class AskMsg(Strict):
+    type: Literal["ask"]
+    kind: Literal["point", "run", "diverge", "lr"] | None = None
+    prompt: str = Field(default="", max_length=500)
+    action: Literal["close", "reveal"] | None = None
+
+
 class BareMsg(Strict):
     type: Literal["pause", "resume", "reset"]
 
@@ -156,7 +163,14 @@ class Clip:
     max_norm: float | None  # the RNN's gradient clipping threshold; None turns it off
 
 
-Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room | Clip | Internals
+@dataclass(frozen=True)
+class Ask:
+    kind: Literal["point", "run", "diverge", "lr"] | None  # None: an action on the question
+    prompt: str = ""
+    action: Literal["close", "reveal"] | None = None
+
+
+Intent = Start | Set | Pause | Resume | Step | Reset | Speed | Room | Ask | Clip | Internals
 
 
 def _race(ctx: Context) -> Race:
@@ -274,6 +288,13 @@ def clip(ctx: Context, msg: dict[str, Any]) -> Clip:
     return Clip(None if m.max_norm is None else float(m.max_norm))
 
 
+def ask(ctx: Context, msg: dict[str, Any]) -> Ask:
+    m = AskMsg.model_validate(msg)
+    if (m.kind is None) == (m.action is None):
+        raise FieldError("kind", 'An ask has either a "kind" (a new question) or an "action".')
+    return Ask(m.kind, m.prompt, m.action)
+
+
 def describe_start(m: StartMsg, steps_per_second: float) -> dict[str, Any]:
     """The race as a room's viewers need it: the problem and every run's settings."""
     return {
@@ -296,6 +317,7 @@ HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Intent]] = {
     "speed": speed,
     "clip": clip,  # the RNN's live gradient clipping (network_stream.NetworkStream.set_clip)
     "internals": internals,  # the internals overlay (server/inside/live.py)
+    "ask": ask,  # questions in a room (server/live/questions.py)
 }
 
 

@@ -19,21 +19,25 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.websockets import WebSocket
 
 from server.jsonenc import dumps_text
 from server.live.outbox import Outbox
+from server.live.questions import MAX_ANSWER_BYTES
+from server.live.ratelimit import TokenBucket
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a lecture hall
 CODE_LENGTH = 6
 VIEWER_QUEUE = 256  # messages: about 8 s of frames at 30 per second
+ANSWER_RATE, ANSWER_BURST = 2.0, 5  # a viewer's answers per second, and burst
 NOTIFY_INTERVAL = 0.25  # s between two viewer counts sent to the presenter
 
 
 class Viewer:
     """One read-only connection: its outbox, bounded, and whether and why it ended."""
 
-    __slots__ = ("ended", "gone", "lagging", "limit", "out", "wake", "ws")
+    __slots__ = ("bucket", "ended", "gone", "lagging", "limit", "on_answer", "out", "wake", "ws")
 
     def __init__(self, ws: WebSocket, send_timeout: float, limit: int = VIEWER_QUEUE) -> None:
         self.ws = ws
@@ -43,6 +47,8 @@ class Viewer:
         self.ended = False  # no more messages will be offered; send what is queued, then stop
         self.lagging = False  # ended because it could not keep up
         self.gone = False  # the viewer disconnected
+        self.on_answer: Callable[[object], None] | None = None  # set by the broker on joining
+        self.bucket = TokenBucket(ANSWER_RATE, ANSWER_BURST)
 
     def start(self, first: list[str]) -> None:
         """Send these before anything offered later (the greeting and the room's history); the
@@ -85,14 +91,27 @@ class Viewer:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _watch_input(self) -> None:
-        """Viewers only watch: their messages are read (to notice a disconnect) and ignored."""
+        """Viewers watch: their messages are read (to notice a disconnect); an ``answer`` to
+        the room's question goes to the presenter, anything else is ignored."""
         try:
-            while (await self.ws.receive())["type"] != "websocket.disconnect":
-                pass
+            while (message := await self.ws.receive())["type"] != "websocket.disconnect":
+                self._answer(message.get("text"))
         except Exception:  # the connection broke without a disconnect message
             pass
         self.gone = True
         self.end()
+
+    def _answer(self, text: str | None) -> None:
+        if not text or len(text) > MAX_ANSWER_BYTES or self.on_answer is None:
+            return
+        if not self.bucket.take():
+            return
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(msg, dict) and msg.get("type") == "answer" and "value" in msg:
+            self.on_answer(msg["value"])
 
 
 class LocalRoom:

@@ -33,6 +33,7 @@ from server.live.history import PathHistory
 from server.live.network_stream import NetworkStream
 from server.live.outbox import Outbox
 from server.live.public_url import public_base
+from server.live.questions import Question, Tally
 from server.live.ratelimit import TokenBucket
 from server.live.state import CloseCode
 from server.live.streams import Stream, SurfaceStream
@@ -44,7 +45,14 @@ _ids = itertools.count(1)
 # One worker thread for every heavy stream: trainings queue behind each other instead of
 # several threads contending with the event loop for the GIL.
 HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-heavy")
-PUBLIC = {"race", "frame", "event", "status", "ack"}  # what a lecture room's viewers also receive
+PUBLIC = {
+    "race",
+    "frame",
+    "event",
+    "status",
+    "ack",
+    "ask",
+}  # what a lecture room's viewers also receive
 NEW_RACE = ('{"type":"race","of":"start"', '{"type":"race","of":"reset"')
 TASK_PREFIX = "gradscape-session-"
 log = logging.getLogger("gradscape.session")
@@ -68,6 +76,8 @@ class Session:
         self.stream: Stream | None = None
         self.built: Built | None = None
         self.description: dict[str, Any] | None = None  # the race, for a room's viewers
+        self.question: Question | None = None  # the room's question, if one was asked
+        self._tally = Tally(self.reply)
         self.clock = RaceClock(_loop_time, settings.frames_per_second)
         # None: send the pending frame here; False: for the room and its history only
         self._outbox: list[tuple[dict[str, Any], bool] | None] = []
@@ -133,6 +143,7 @@ class Session:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.stream = None
+            self._tally.close()
             if self.room is not None:
                 self.room.close()
                 self.room = None
@@ -308,6 +319,8 @@ class Session:
                 )
             case Internals():
                 self.reply(self.internals.toggle(intent.on, self.race))
+            case commands.Ask():
+                self._ask(intent)
             case commands.Speed():
                 self.clock.set_speed(intent.steps_per_second, step)
                 if self.description is not None:
@@ -315,6 +328,29 @@ class Session:
                     self.describe("speed")
                 sps = intent.steps_per_second
                 self.reply({"type": "ack", "of": "speed", "steps_per_second": sps})
+
+    def _ask(self, intent: commands.Ask) -> None:
+        if self.room is None:
+            raise FieldError("type", "Open a room first: questions go to its viewers.")
+        if intent.kind is not None:
+            number = self.question.number + 1 if self.question else 1
+            self.question = Question(number, intent.kind, intent.prompt)
+            self._tally.question = self.question
+            self.reply(self.question.message())
+            return
+        question = self.question
+        if question is None:
+            raise FieldError("action", "No question yet: send an ask with a kind first.")
+        if intent.action == "close":
+            question.open = False
+            self.reply({"type": "ask", "action": "close", "id": question.number})
+        else:
+            self.reply({**question.tally(), "type": "ask", "action": "reveal"})
+
+    def answer(self, viewer: str, value: object) -> None:
+        """A viewer's answer to the room's question (the broker calls this)."""
+        if self.question is not None and self.question.answer(viewer, value):
+            self._tally.changed()
 
     async def _room(self, intent: commands.Room) -> None:
         if intent.action == "close":
