@@ -6,6 +6,7 @@
 import { PathView } from './pathview.js';
 import { FONT, plotly } from './plotkit.js';
 import { MARK_SYMBOLS } from './contour.js';
+import { YRange, hasDiverged, logTicks } from './yrange.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
@@ -16,6 +17,22 @@ const FIRST_RUN = 1;
 
 /** @param {number} from @param {number} to @returns {number[]} */
 const steps = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * Show a view's new y range (its `yrange.shown`), with no other update of the view meanwhile.
+ * @param {PathView & {yrange: YRange}} view
+ * @param {boolean} log
+ */
+export async function relayoutRange(view, log) {
+  const r = view.yrange.shown;
+  if (!r) return;
+  view.busy = true;
+  try {
+    await plotly().relayout(view.gd, { 'yaxis.range': [...r], 'yaxis.autorange': false, 'yaxis.dtick': (log && logTicks(r)) || null });
+  } finally {
+    view.busy = false;
+  }
+}
 
 export class SeriesView extends PathView {
   /**
@@ -28,49 +45,34 @@ export class SeriesView extends PathView {
     this.series = series;
     this.title = title;
     this.logY = true;
-    /** decades spanned by the values drawn so far, for the tick spacing of the log axis */
-    this.lo = Infinity;
-    this.hi = -Infinity;
-    this.dtick = /** @type {number | string | undefined} */ (undefined);
+    this.yrange = new YRange();
   }
 
-  /**
-   * Log ticks: every decade when the values span a few, 1-2-5 within one or two, so the axis
-   * always has a few labels and never a crowd of them.
-   */
-  tickSpacing() {
-    if (!this.logY || !Number.isFinite(this.hi - this.lo)) return undefined;
-    const decades = this.hi - this.lo;
-    if (decades < 1.5) return 'D2';
-    return Math.max(1, Math.ceil(decades / 7));
+  /** @param {RunStore} store */
+  seriesOf(store) {
+    return store.tracks.map((t) => ({ key: t.id, diverged: hasDiverged(t) }));
   }
 
-  /** @param {(number | null)[]} values */
-  widen(values) {
-    for (const v of values) {
-      if (v === null || !(v > 0)) continue;
-      const d = Math.log10(v);
-      if (d < this.lo) this.lo = d;
-      if (d > this.hi) this.hi = d;
-    }
+  /** @returns {Record<string, unknown>} the y axis for the range shown */
+  axisRange() {
+    const r = this.yrange.shown;
+    return r ? { range: [...r], autorange: false, dtick: this.logY ? logTicks(r) : undefined } : { autorange: true };
   }
 
   /** @param {RunStore} store */
   async update(store) {
     await super.update(store);
-    const dtick = this.tickSpacing();
-    if (dtick !== this.dtick && /** @type {any} */ (this.gd).layout && !this.busy) {
-      this.dtick = dtick;
-      await plotly().relayout(this.gd, { 'yaxis.dtick': dtick ?? null });
-    }
+    if (!(/** @type {any} */ (this.gd).layout) || this.busy || !this.visible) return;
+    if (!this.yrange.next(this.seriesOf(store), this.logY)) return;
+    this.marksVersion = -1; // marks pinned to the old range move to the new edge
+    await relayoutRange(this, this.logY);
   }
 
   /** @param {RunStore} store */
   async redraw(store) {
-    this.lo = Infinity;
-    this.hi = -Infinity;
-    for (const t of store.tracks) this.widen(t[this.series]);
-    this.dtick = this.tickSpacing();
+    this.yrange.clear();
+    for (const t of store.tracks) this.yrange.add(t.id, t[this.series], 0, this.logY);
+    this.yrange.next(this.seriesOf(store), this.logY);
     await super.redraw(store);
   }
 
@@ -88,13 +90,13 @@ export class SeriesView extends PathView {
           const k = Math.min(m.kind === 'set' ? m.step - 1 : m.step, t.length - 1);
           return { m, i, k, v: t[this.series][k] };
         })
-        .filter((e) => e.k >= 0 && e.v !== null && e.v !== undefined),
+        .filter((e) => e.k >= 0 && e.v !== null && e.v !== undefined && (!this.logY || e.v > 0)),
     );
     return {
       index: MARKS,
       trace: {
         x: marks.map((e) => e.k),
-        y: marks.map((e) => e.v),
+        y: marks.map((e) => this.yrange.pin(/** @type {number} */ (e.v), this.logY)),
         text: marks.map((e) => e.m.text),
         marker: {
           symbol: marks.map((e) => MARK_SYMBOLS[e.m.kind]),
@@ -146,7 +148,7 @@ export class SeriesView extends PathView {
         gridcolor: '#eceff3',
         zeroline: false,
         exponentformat: 'power',
-        dtick: this.dtick,
+        ...this.axisRange(),
       },
       uirevision: `${this.series}-${this.logY}`,
     };
@@ -154,8 +156,8 @@ export class SeriesView extends PathView {
 
   /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
   extendTrack(ext, track, index, from) {
-    const values = track[this.series].slice(from);
-    this.widen(values);
-    ext.add(FIRST_RUN + index, { x: steps(from, track.length), y: values });
+    const values = track[this.series];
+    this.yrange.add(track.id, values, from, this.logY);
+    ext.add(FIRST_RUN + index, { x: steps(from, track.length), y: values.slice(from) });
   }
 }

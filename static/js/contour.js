@@ -237,8 +237,8 @@ export class ContourView extends PathView {
     return {
       index: MARKS,
       trace: {
-        x: marks.map((e) => /** @type {number[]} */ (e.p)[0]),
-        y: marks.map((e) => /** @type {number[]} */ (e.p)[1]),
+        x: this.clip(marks.map((e) => /** @type {number[]} */ (e.p)[0]), 0),
+        y: this.clip(marks.map((e) => /** @type {number[]} */ (e.p)[1]), 1),
         text: marks.map((e) => e.m.text),
         marker: {
           symbol: marks.map((e) => MARK_SYMBOLS[e.m.kind]),
@@ -280,8 +280,8 @@ export class ContourView extends PathView {
         mode: 'markers',
         name: 'heads',
         meta: { kind: 'heads' },
-        x: heads.map((h) => (h ? h[0] : null)),
-        y: heads.map((h) => (h ? h[1] : null)),
+        x: this.clip(heads.map((h) => (h ? h[0] : null)), 0),
+        y: this.clip(heads.map((h) => (h ? h[1] : null)), 1),
         marker: {
           size: 11,
           color: store.tracks.map((_, i) => legends[i]?.color ?? '#000'),
@@ -295,8 +295,8 @@ export class ContourView extends PathView {
         mode: 'lines',
         name: legends[i]?.name ?? t.id,
         meta: { kind: 'path', run: t.id },
-        x: [...t.x],
-        y: [...t.y],
+        x: this.clip(t.x, 0),
+        y: this.clip(t.y, 1),
         line: { color: legends[i]?.color ?? '#000', width: 2.5 },
         hovertemplate: `${legends[i]?.name ?? t.id}<br>step %{pointNumber}<br>(%{x:.4g}, %{y:.4g})<extra></extra>`,
       })),
@@ -305,7 +305,23 @@ export class ContourView extends PathView {
 
   /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
   extendTrack(ext, track, index, from) {
-    ext.add(FIRST_PATH + index, { x: track.x.slice(from), y: track.y.slice(from) });
+    ext.add(FIRST_PATH + index, { x: this.clip(track.x.slice(from), 0), y: this.clip(track.y.slice(from), 1) });
+  }
+
+  /**
+   * Coordinates kept within ten plot widths of the surface's domain: a run that left the plot
+   * for 1e150 still leaves it, but no marker is placed where SVG cannot write the number.
+   * @param {(number | null)[]} values
+   * @param {0 | 1} axis
+   * @returns {(number | null)[]}
+   */
+  clip(values, axis) {
+    const d = this.surface?.domain[axis];
+    if (!d) return [...values];
+    const far = 10 * (d[1] - d[0]);
+    const lo = d[0] - far;
+    const hi = d[1] + far;
+    return values.map((v) => (v === null ? null : Math.min(hi, Math.max(lo, v))));
   }
 
   /** @param {Extension} ext @param {RunStore} store */
@@ -313,7 +329,7 @@ export class ContourView extends PathView {
     const heads = store.tracks.map((t) => t.head());
     ext.add(
       HEADS,
-      { x: heads.map((h) => (h ? h[0] : null)), y: heads.map((h) => (h ? h[1] : null)) },
+      { x: this.clip(heads.map((h) => (h ? h[0] : null)), 0), y: this.clip(heads.map((h) => (h ? h[1] : null)), 1) },
       heads.length,
     );
   }

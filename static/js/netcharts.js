@@ -8,6 +8,8 @@
 import { PathView } from './pathview.js';
 import { FONT } from './plotkit.js';
 import { TWIN_SUFFIX } from './store.js';
+import { YRange, hasDiverged, logTicks } from './yrange.js';
+import { relayoutRange } from './charts.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
@@ -27,6 +29,43 @@ export class NetCurvesView extends PathView {
     /** runs drawn (the twins follow them) */
     this.runs = 0;
     this.classification = true;
+    this.yrange = new YRange();
+  }
+
+  /** @param {RunStore} store  the loss curves, each with whether its run diverged */
+  seriesOf(store) {
+    return this.tracksOf(store).flatMap((t) => {
+      const run = store.get(t.id.endsWith(TWIN_SUFFIX) ? t.id.slice(0, -TWIN_SUFFIX.length) : t.id);
+      const diverged = run ? hasDiverged(run) : false;
+      return t.id.endsWith(TWIN_SUFFIX) ? [{ key: t.id, diverged }] : [{ key: `${t.id}:train`, diverged }, { key: `${t.id}:test`, diverged }];
+    });
+  }
+
+  /** @param {Track} t @param {number} from */
+  widen(t, from) {
+    if (t.id.endsWith(TWIN_SUFFIX)) {
+      this.yrange.add(t.id, t.loss, from, true);
+      return;
+    }
+    this.yrange.add(`${t.id}:train`, t.loss, from, true);
+    this.yrange.add(`${t.id}:test`, t.extra.test_loss, from, true);
+  }
+
+  /** @param {RunStore} store */
+  async update(store) {
+    await super.update(store);
+    if (this.series !== 'loss' || !(/** @type {any} */ (this.gd).layout) || this.busy || !this.visible) return;
+    if (this.yrange.next(this.seriesOf(store), true)) await relayoutRange(this, true);
+  }
+
+  /** @param {RunStore} store */
+  async redraw(store) {
+    if (this.series === 'loss') {
+      this.yrange.clear();
+      for (const t of this.tracksOf(store)) this.widen(t, 0);
+      this.yrange.next(this.seriesOf(store), true);
+    }
+    await super.redraw(store);
   }
 
   /** @param {boolean} yes  accuracy applies (not for the 1D regression data set) */
@@ -112,6 +151,7 @@ export class NetCurvesView extends PathView {
   /** @param {Extension} ext @param {Track} track @param {number} index @param {number} from */
   extendTrack(ext, track, index, from) {
     const x = steps(from, track.length);
+    if (this.series === 'loss') this.widen(track, from);
     if (index < this.runs) {
       const [solid, dotted] = this.values(track);
       ext.add(2 * index, { x, y: solid.slice(from) });
@@ -139,7 +179,15 @@ export class NetCurvesView extends PathView {
       dragmode: false,
       xaxis: { title: { text: 'step', standoff: 2 }, gridcolor: '#eceff3', zeroline: false, rangemode: 'tozero' },
       yaxis: loss
-        ? { type: 'log', gridcolor: '#eceff3', zeroline: false, exponentformat: 'power' }
+        ? {
+            type: 'log',
+            gridcolor: '#eceff3',
+            zeroline: false,
+            exponentformat: 'power',
+            ...(this.yrange.shown
+              ? { range: [...this.yrange.shown], autorange: false, dtick: logTicks(this.yrange.shown) }
+              : { autorange: true }),
+          }
         : { range: [0, 1.02], gridcolor: '#eceff3', zeroline: false, tickformat: '.0%' },
       uirevision: this.series,
     };

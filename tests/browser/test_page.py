@@ -433,6 +433,47 @@ def test_refused_formulas_stay_out_of_the_url_and_say_why(
     gs.screenshot(path="test-results/refused-formula.png")
 
 
+TICK_LABELS = """(ids) => ids.map(id => [...document.querySelectorAll(`#${id} .ytick text`)]
+    .map(t => t.textContent.replace(/\u200b/g, '')))"""
+
+
+def test_charts_keep_their_scale_and_numbers_when_a_run_blows_up(gs: Page, base_url: str) -> None:
+    """Issue #11, item 4. A small log range still has labels; a run that overflows does not
+    stretch the axis of the others; no label is a non-number; no SVG errors (the watch fixture
+    fails the test on console errors)."""
+
+    def labels(ids: list[str]) -> list[list[str]]:
+        out: list[list[str]] = gs.evaluate(TICK_LABELS, ids)
+        for chart in out:
+            assert len(chart) >= 2, out
+            assert all(
+                re.search(r"\d", t) and not re.search(r"NaN|Infinity|undefined", t) for t in chart
+            ), out
+        return out
+
+    # Ackley far out: the loss moves from 12.2 by a hair
+    open_page(gs, base_url, "#surface=ackley&start=3.6,3.6&seed=0&steps=2000&run=sgd,lr:0.00002")
+    gs.wait_for_timeout(800)
+    labels(["loss-chart", "gnorm-chart"])
+    # SGD above the stability limit overflows; Adam's fall stays readable
+    gs.goto("about:blank")
+    blow_up = "#surface=quadratic&p=kappa:100&seed=0&steps=3000&speed=2000"
+    open_page(gs, base_url, f"{blow_up}&run=sgd,lr:0.03&run=adam,lr:0.05")
+    expect(gs.locator("#run-a-status")).to_contain_text("iverge", timeout=20_000)
+    gs.wait_for_timeout(500)
+    top = gs.evaluate("() => document.getElementById('loss-chart')._fullLayout.yaxis.range[1]")
+    assert top < 4, f"the axis reaches 10^{top:.0f}"
+    labels(["loss-chart", "gnorm-chart"])
+    gs.screenshot(path="test-results/blow-up.png")
+    # a network that diverges alone (SGD lr 0.5 on the sine data set)
+    gs.goto("about:blank")
+    net = "net=sine,n:400,noise:0.1,hidden:16-16,act:tanh,batch:full,torch:0"
+    gs.goto(f"{base_url}/#mode=network&{net}&seed=0&steps=400&speed=2000&run=sgd,lr:0.5")
+    gs.wait_for_function("() => document.querySelector('#stepcount').textContent.includes('400')")
+    gs.wait_for_timeout(500)
+    labels(["net-loss-chart"])
+
+
 def test_eight_runs_stream_with_extend_traces_not_replots(
     page: Page, watch: Watch, base_url: str
 ) -> None:
