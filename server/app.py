@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "version": __version__,
             "sessions": len(app.state.sessions),
             "session_tasks": len(tasks),
+            "tasks": len(asyncio.all_tasks()),
             "worker": os.getpid(),
             "rooms": "redis" if settings.redis_url else "memory",
         }

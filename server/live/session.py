@@ -144,6 +144,14 @@ class Session:
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.stream = None
             self._tally.close()
+            # A session is full of reference cycles (callbacks to its own methods) that only a
+            # full collection frees, and those are rare here (server/__main__.py): let go of
+            # everything big now, so what waits for the collector is a few small objects.
+            self.history.clear()
+            self.built = self.description = self.question = None
+            self._tally.question = None
+            self._outbox.clear()
+            self._stops.clear()
             if self.room is not None:
                 self.room.close()
                 self.room = None
