@@ -1,6 +1,6 @@
 """The OpenAPI document against the registries and the server's own answers.
 
-The fuzzing run (test_openapi_fuzz.py) finds disagreements by chance; these pin the parts a
+The fuzzing run (tests/api/test_openapi_fuzz.py) finds disagreements by chance; these pin the parts a
 client generator depends on: the enums are the registries, every input route declares its
 errors with their shape, and non-JSON answers declare their real media types.
 """

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from server.optim.registry import OPTIMIZERS
+import httpx
 
-from .conftest import LiveServer
+from server.optim.registry import OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261203
@@ -33,15 +32,14 @@ REPEATS = {f"/api/optimizers/{name}/torch" for name in OPTIMIZERS if name not in
 hyperparameters among them) keeps the deterministic coverage phase within the time budget."""
 
 
-def test_schemathesis_finds_no_mismatch(live_server: Callable[..., LiveServer]) -> None:
-    live = live_server()
+def test_schemathesis_finds_no_mismatch(server_url: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     command = [
         sys.executable,
         "-m",
         "schemathesis.cli",
         "run",
-        f"{live.url}/openapi.json",
+        f"{server_url}/openapi.json",
         "--checks",
         "all",
         "--seed",
@@ -52,6 +50,9 @@ def test_schemathesis_finds_no_mismatch(live_server: Callable[..., LiveServer]) 
         "1",
         "--output-truncate",
         "true",
+        # The first POST /api/parity imports torch (seconds on a loaded 2-core machine).
+        "--request-timeout",
+        "60",
         *(arg for path in sorted(NOT_YET_DESCRIBED | REPEATS) for arg in ("--exclude-path", path)),
     ]
     done = subprocess.run(
@@ -60,5 +61,5 @@ def test_schemathesis_finds_no_mismatch(live_server: Callable[..., LiveServer]) 
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
     assert "No issues found" in done.stdout, report
-    operations = live.health()  # the server is still up and answering after the run
-    assert operations["status"] == "ok"
+    health = httpx.get(f"{server_url}/healthz", timeout=10).json()
+    assert health["status"] == "ok"  # the server is still up and answering after the run
