@@ -67,6 +67,19 @@ class ProblemSpec(Strict):
         return self
 
 
+class ChangeSpec(Strict):
+    """A live change of a run, replayed: update number ``step`` is the first computed with it
+    (the ``step`` of the ``set``'s ack)."""
+
+    step: StrictInt = Field(ge=1)
+    hyper: dict[str, HyperValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
+    schedule: dict[str, Any] | None = None  # given as null: back to a constant rate
+    noise: Number | None = Field(default=None, ge=0.0, le=1e3)
+
+
+MAX_CHANGES = 256
+
+
 class RunSpec(Strict):
     id: RunId
     optimizer: str = Field(max_length=32)
@@ -74,6 +87,7 @@ class RunSpec(Strict):
     start: Point | None = None
     schedule: dict[str, Any] | None = None
     noise: Number = Field(default=0.0, ge=0.0, le=1e3)
+    changes: list[ChangeSpec] = Field(default_factory=list, max_length=MAX_CHANGES)
 
 
 class TrajectoryRequest(Strict):

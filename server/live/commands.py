@@ -28,6 +28,7 @@ from server.problems.nn.problem import NetworkProblem
 from server.runs import build_run, check_hyper, check_schedule
 from server.schemas import Number, ProblemSpec, RunId, RunSpec, Strict
 from server.settings import Settings
+from server.timeline import Timeline, timeline_of
 
 MAX_STEP_N = 10_000
 
@@ -104,6 +105,7 @@ class Start:
     paused: bool
     description: dict[str, Any]  # the race as a room's viewers need it
     ack: dict[str, Any]  # the ``ack`` reply
+    timeline: Timeline = field(default_factory=Timeline)  # live changes to replay
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,11 @@ class Set:
     noise: float | None
     given: dict[str, Any] = field(default_factory=dict)  # the message's own fields, as sent
 
-    def described(self, run: dict[str, Any]) -> dict[str, Any]:
-        """A run's entry in the race's description with this change applied."""
+    def described(self, run: dict[str, Any], step: int) -> dict[str, Any]:
+        """A run's entry in the race's description with this change, acked at ``step``,
+        applied (and added to its timeline)."""
         out = dict(run)
+        out["changes"] = [*out.get("changes", []), {"step": step, **self.given}]
         if "hyper" in self.given:
             out["hyper"] = {**out["hyper"], **self.given["hyper"]}
         if "schedule" in self.given:
@@ -214,6 +218,7 @@ def start(ctx: Context, msg: dict[str, Any]) -> Start:
             configs.append(build_run(spec, built, start=init))
         except FieldError as exc:
             raise exc.within(f"runs[{i}]") from None
+    timeline = timeline_of(m.runs, configs, m.max_steps)
     race = Race(built.problem, configs, seed=m.seed, max_steps=m.max_steps)
     stream: Stream = SurfaceStream(race)
     extra: dict[str, Any] = {}
@@ -221,7 +226,7 @@ def start(ctx: Context, msg: dict[str, Any]) -> Start:
         stream = NetworkStream(race, network, torch=bool(built.info.get("torch")))
         extra = stream.ack()
     ack = {"type": "ack", "of": "start", "runs": race.ids, "step": 0, **extra}
-    return Start(stream, built, sps, m.paused, describe_start(m, sps), ack)
+    return Start(stream, built, sps, m.paused, describe_start(m, sps), ack, timeline)
 
 
 def set_(ctx: Context, msg: dict[str, Any]) -> Set:
@@ -299,11 +304,37 @@ def describe_start(m: StartMsg, steps_per_second: float) -> dict[str, Any]:
     """The race as a room's viewers need it: the problem and every run's settings."""
     return {
         "problem": m.problem.model_dump(mode="json", exclude_none=True),
-        "runs": [run.model_dump(mode="json") for run in m.runs],
+        "runs": [replayable(run) for run in m.runs],
         "seed": m.seed,
         "max_steps": m.max_steps,
         "steps_per_second": steps_per_second,
     }
+
+
+def replayable(run: RunSpec) -> dict[str, Any]:
+    """A run of the race's description: its current settings (``hyper``, ``schedule``,
+    ``noise``: every change made), and, to replay it exactly (a fork), those it started with
+    (``initial``) and the timeline of its live changes (``changes``)."""
+    out = run.model_dump(mode="json", exclude={"changes"})
+    out["initial"] = {k: out[k] for k in ("hyper", "schedule", "noise")}
+    out["changes"] = []
+    for c in run.changes:
+        out = Set(
+            run.id,
+            0,
+            None,
+            None,
+            None,
+            c.model_dump(mode="json", exclude_unset=True, exclude={"step"}),
+        ).described(out, c.step)
+    return out
+
+
+def fold_description(description: dict[str, Any]) -> None:
+    """After a reset the race starts from the current settings, with no timeline."""
+    for run in description["runs"]:
+        run["initial"] = {k: run[k] for k in ("hyper", "schedule", "noise")}
+        run["changes"] = []
 
 
 HANDLERS: dict[str, Callable[[Context, dict[str, Any]], Intent]] = {

@@ -12,6 +12,7 @@ points, and its next frame is simply fuller. A client that stops reading is clos
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from server.live.streams import Stream, SurfaceStream
 from server.live.ticker import ticker_for
 from server.problems.factory import Built
 from server.settings import Settings
+from server.timeline import Timeline
 
 _ids = itertools.count(1)
 # One worker thread for every heavy stream: trainings queue behind each other instead of
@@ -78,6 +80,7 @@ class Session:
         self.description: dict[str, Any] | None = None  # the race, for a room's viewers
         self.question: Question | None = None  # the room's question, if one was asked
         self._tally = Tally(self.reply)
+        self.timeline = Timeline()  # live changes still to replay (a start with ``changes``)
         self.clock = RaceClock(_loop_time, settings.frames_per_second)
         # None: send the pending frame here; False: for the room and its history only
         self._outbox: list[tuple[dict[str, Any], bool] | None] = []
@@ -284,6 +287,7 @@ class Session:
                 self.built = intent.built
                 self.clock.start(intent.steps_per_second, intent.paused)
                 self._begin(intent.stream)
+                self.timeline = intent.timeline
                 self.description = intent.description
                 self.describe("start")
                 self.reply(intent.ack)
@@ -294,7 +298,7 @@ class Session:
                 acked = self.stream.set(intent.run, intent.hyper, intent.schedule, intent.noise)
                 if self.description is not None:
                     runs: list[dict[str, Any]] = self.description["runs"]
-                    runs[intent.index] = intent.described(runs[intent.index])
+                    runs[intent.index] = intent.described(runs[intent.index], acked)
                     self.describe("set", run=intent.run)
                 self.reply({"type": "ack", "of": "set", "run": intent.run, "step": acked})
             case commands.Pause():
@@ -312,6 +316,9 @@ class Session:
                 self._wake.set()
             case commands.Reset():
                 assert self.stream is not None
+                self.timeline.fold(self.stream.set)  # restart as the run cards show it
+                if self.description is not None:
+                    commands.fold_description(self.description)
                 self.stream.reset()
                 self.clock.reset()
                 self._begin(self.stream)
@@ -413,6 +420,7 @@ class Session:
             self._advance_light(n)
             self._send_frame()
             return None
+        n = self.timeline.prepare(stream.race, stream.set, n)  # never past a change step
         return stream.race, n  # even 0: the race keeps its place among those stepped together
 
     def ticked(self, chunks: dict[str, Chunk], stops: list[Stop]) -> None:
@@ -459,7 +467,7 @@ class Session:
         if stream is None or n <= 0:
             return
         try:
-            stops = stream.advance(n)
+            stops = self.timeline.advance(stream, stream.set, n)
         except Exception:
             self._race_failed()
             return
@@ -475,7 +483,8 @@ class Session:
         try:
             async with self._lock:
                 loop = asyncio.get_running_loop()
-                stops = await loop.run_in_executor(HEAVY_WORK, stream.advance, n)
+                advance = functools.partial(self.timeline.advance, stream, stream.set, n)
+                stops = await loop.run_in_executor(HEAVY_WORK, advance)
         except Exception:
             self._race_failed()
             return
