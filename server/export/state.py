@@ -25,6 +25,8 @@ CUSTOM = "custom"
 MAX_RUNS = 8
 RUN_IDS = "abcdefgh"
 SCHED_PREFIX = "sched."
+NO_SCHEDULE = "none"  # ``sched:none`` in a change: back to a constant learning rate
+MAX_CHANGES = 256  # the page keeps at most this many changes in a link
 MAX_SEED = 2**32 - 1
 
 Scalar = float | bool | str
@@ -39,6 +41,31 @@ class RunState:
     hyper: Mapping[str, Scalar] = field(default_factory=dict)
     schedule: Mapping[str, Scalar] | None = None  # {"name": ..., <param>: ...}
     noise: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChangeState:
+    """A live change, ``chg=<run>,<step>,<items as in a run>``: update number ``step`` (its
+    acked step) is the first computed with it. ``schedule`` None means back to a constant rate;
+    a change that leaves the schedule alone has ``schedule_set`` False."""
+
+    run: str
+    step: int
+    hyper: Mapping[str, Scalar] = field(default_factory=dict)
+    schedule: Mapping[str, Scalar] | None = None
+    schedule_set: bool = False
+    noise: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The change as in a ``start`` message's run (without ``run``)."""
+        out: dict[str, object] = {"step": self.step}
+        if self.hyper:
+            out["hyper"] = dict(self.hyper)
+        if self.schedule_set:
+            out["schedule"] = dict(self.schedule) if self.schedule is not None else None
+        if self.noise is not None:
+            out["noise"] = self.noise
+        return out
 
 
 DEFAULT_RUNS: tuple[RunState, ...] = (
@@ -61,6 +88,11 @@ class ExportState:
     speed: float = 60.0
     view: str = "contour"
     runs: tuple[RunState, ...] = DEFAULT_RUNS
+    changes: tuple[ChangeState, ...] = ()
+
+    def run_changes(self, index: int) -> list[dict[str, object]]:
+        """The ``changes`` of run ``index`` in a ``start`` message."""
+        return [c.to_json() for c in self.changes if c.run == run_id(index)]
 
     @property
     def custom(self) -> bool:
@@ -207,16 +239,17 @@ def _params(text: str) -> dict[str, float]:
     return out
 
 
-def _run(index: int, text: str) -> RunState:
-    where = f"run[{index}]"
-    head, *items = text.split(",")
-    optimizer = unesc(head)
-    if not optimizer:
-        raise FieldError(where, f"{where}: {text!r} names no optimizer")
-    hyper: dict[str, Scalar] = {}
-    sched: dict[str, Scalar] = {}
-    sched_name = ""
-    noise = 0.0
+@dataclass
+class _Items:
+    hyper: dict[str, Scalar]
+    sched: dict[str, Scalar]
+    sched_name: str
+    noise: float | None
+
+
+def _items(where: str, items: list[str]) -> _Items:
+    """A run's or a change's ``name:value`` items (hyperparameters, noise, sched, sched.*)."""
+    out = _Items({}, {}, "", None)
     for item in items:
         colon = item.find(":")
         if colon <= 0:
@@ -226,17 +259,47 @@ def _run(index: int, text: str) -> RunState:
             v = read_number(raw)
             if v is None or v < 0:
                 raise FieldError(f"{where}.noise", f"{where}.noise={raw!r} is not a number >= 0")
-            noise = v
+            out.noise = v
         elif key == "sched":
-            sched_name = unesc(raw)
+            out.sched_name = unesc(raw)
         elif key.startswith(SCHED_PREFIX):
-            sched[key[len(SCHED_PREFIX) :]] = _read_scalar(raw)
+            out.sched[key[len(SCHED_PREFIX) :]] = _read_scalar(raw)
         else:
-            hyper[key] = _read_scalar(raw)
-    if sched and not sched_name:
+            out.hyper[key] = _read_scalar(raw)
+    if out.sched and (not out.sched_name or out.sched_name == NO_SCHEDULE):
         raise FieldError(f"{where}.sched", f"{where}: schedule parameters without sched:<name>")
-    schedule = {**sched, "name": sched_name} if sched_name else None
-    return RunState(optimizer, hyper, schedule, noise)
+    return out
+
+
+def _run(index: int, text: str) -> RunState:
+    where = f"run[{index}]"
+    head, *rest = text.split(",")
+    optimizer = unesc(head)
+    if not optimizer:
+        raise FieldError(where, f"{where}: {text!r} names no optimizer")
+    it = _items(where, rest)
+    given = it.sched_name and it.sched_name != NO_SCHEDULE
+    schedule = {**it.sched, "name": it.sched_name} if given else None
+    return RunState(optimizer, it.hyper, schedule, it.noise or 0.0)
+
+
+def _change(index: int, text: str, runs: int) -> ChangeState:
+    where = f"chg[{index}]"
+    head, *rest = text.split(",")
+    run = unesc(head)
+    if run not in [run_id(i) for i in range(runs)]:
+        raise FieldError(where, f"{where}: {run!r} is not a run of this race")
+    if not rest:
+        raise FieldError(f"{where}.step", f"{where}: {text!r} has no step")
+    step = read_number(rest[0])
+    if step is None or step != int(step) or step < 1:
+        raise FieldError(f"{where}.step", f"{where}: step {rest[0]!r} is not a whole number >= 1")
+    it = _items(where, rest[1:])
+    if not (it.hyper or it.sched_name or it.noise is not None):
+        raise FieldError(where, f"{where}: {text!r} changes nothing")
+    given = it.sched_name and it.sched_name != NO_SCHEDULE
+    schedule = {**it.sched, "name": it.sched_name} if given else None
+    return ChangeState(run, int(step), it.hyper, schedule, bool(it.sched_name), it.noise)
 
 
 def _split_hash(text: str) -> str:
@@ -304,6 +367,11 @@ def parse_hash(text: str, *, max_steps: int | None = None, max_runs: int = MAX_R
         if len(texts) > max_runs:
             raise FieldError("run", f"At most {max_runs} runs in a race (got {len(texts)}).")
         values["runs"] = tuple(_run(i, t) for i, t in enumerate(texts))
+    if (texts := found.get("chg")) is not None:
+        if len(texts) > MAX_CHANGES:
+            raise FieldError("chg", f"At most {MAX_CHANGES} live changes (got {len(texts)}).")
+        runs = len(values.get("runs", DEFAULT_RUNS))  # type: ignore[arg-type]
+        values["changes"] = tuple(_change(i, t, runs) for i, t in enumerate(texts))
     state = ExportState(**values)  # type: ignore[arg-type]
     if state.custom and not state.expr:
         raise FieldError("expr", "surface=custom needs a formula in expr")
@@ -327,13 +395,28 @@ def format_hash(state: ExportState) -> str:
     if state.view != "contour":
         parts.append(f"view={state.view}")
     for r in state.runs:
-        items = [esc(r.optimizer)]
-        items += [f"{esc(k)}:{_write_scalar(v)}" for k, v in r.hyper.items()]
-        if r.noise:
-            items.append(f"noise:{js_number(r.noise)}")
-        if r.schedule:
-            params = {k: v for k, v in r.schedule.items() if k != "name"}
-            items.append(f"sched:{esc(str(r.schedule['name']))}")
-            items += [f"{SCHED_PREFIX}{esc(k)}:{_write_scalar(v)}" for k, v in params.items()]
+        items = [esc(r.optimizer), *_write_items(r.hyper, r.noise or None, r.schedule, False)]
         parts.append("run=" + ",".join(items))
+    for c in state.changes:
+        items = [esc(c.run), str(c.step)]
+        items += _write_items(c.hyper, c.noise, c.schedule, c.schedule_set)
+        parts.append("chg=" + ",".join(items))
     return "&".join(parts)
+
+
+def _write_items(
+    hyper: Mapping[str, Scalar],
+    noise: float | None,
+    schedule: Mapping[str, Scalar] | None,
+    schedule_set: bool,
+) -> list[str]:
+    items = [f"{esc(k)}:{_write_scalar(v)}" for k, v in hyper.items()]
+    if noise is not None:
+        items.append(f"noise:{js_number(noise)}")
+    if schedule:
+        params = {k: v for k, v in schedule.items() if k != "name"}
+        items.append(f"sched:{esc(str(schedule['name']))}")
+        items += [f"{SCHED_PREFIX}{esc(k)}:{_write_scalar(v)}" for k, v in params.items()]
+    elif schedule_set:
+        items.append(f"sched:{NO_SCHEDULE}")
+    return items

@@ -13,7 +13,9 @@
  * @property {(clock: Clock, step: number) => void} clock
  * @property {(run: string, event: string, step: number, message: string) => void} event
  * @property {(message: string, field: string | undefined, run: string | undefined) => void} error
- * @property {(run: string, step: number, text: string) => void} applied  a live change took effect
+ * @property {(run: string, step: number, text: string, change: LiveChange | undefined) => void} applied
+ *   a live change took effect from update `step` (`change`: what this page sent; undefined for
+ *   a change it did not send, e.g. the presenter's in a room)
  * @property {(limits: Record<string, unknown>) => void} hello
  * @property {(ack: Record<string, unknown>) => void} [started]  the start was acked (torch state)
  * @property {(msg: any) => void} [problem]  a network race's dataset, boundary or landscape
@@ -43,6 +45,8 @@ export class Race {
     this.pending = new Map();
     /** @type {Map<string, string[][]>} texts of sent changes waiting for their ack, per run */
     this.unacked = new Map();
+    /** @type {Map<string, LiveChange[]>} the sent changes themselves, in the same order */
+    this.sentChanges = new Map();
     /** @type {number | undefined} */
     this.flushTimer = undefined;
     this.lastSetAt = 0;
@@ -63,8 +67,10 @@ export class Race {
     this.startMessage = message;
     const runs = /** @type {{id: string}[]} */ (message.runs);
     this.store.reset(runs.map((r) => r.id));
+    this.markTimeline(message);
     this.pending.clear();
     this.unacked.clear();
+    this.sentChanges.clear();
     this.stopped.clear();
     this.playing = true;
     this.clock = 'idle';
@@ -104,10 +110,31 @@ export class Race {
     this.connection.send({ type: 'step', n });
   }
 
+  /**
+   * The live changes a `start` replays get their marks at once; each shows when its step is
+   * reached (after a reconnect too).
+   * @param {Record<string, unknown>} message
+   */
+  markTimeline(message) {
+    for (const r of /** @type {{id: string, changes?: any[]}[]} */ (message.runs)) {
+      for (const c of r.changes ?? []) {
+        this.store.mark(r.id, { step: c.step, kind: 'set', text: `${changeWords(c)} from step ${c.step}` });
+      }
+    }
+  }
+
+  /** Every change made on this page that the server has not acked yet, oldest first. */
+  unconfirmed() {
+    const out = [...this.sentChanges].flatMap(([run, list]) => list.map((change) => ({ run, change })));
+    return [...out, ...[...this.pending].map(([run, p]) => ({ run, change: p.change }))];
+  }
+
   reset() {
     this.playing = false;
+    this.flush(); // changes not sent yet go first: the server folds them into the reset race
     this.pending.clear();
     this.unacked.clear();
+    this.sentChanges.clear();
     this.stopped.clear();
     this.connection.send({ type: 'reset' });
   }
@@ -172,6 +199,7 @@ export class Race {
     for (const [run, p] of this.pending) {
       if (this.connection.send({ type: 'set', run, ...p.change })) {
         this.unacked.set(run, [...(this.unacked.get(run) ?? []), p.text]);
+        this.sentChanges.set(run, [...(this.sentChanges.get(run) ?? []), p.change]);
         this.lastSetRun = run;
       }
     }
@@ -222,9 +250,10 @@ export class Race {
     if (msg.of === 'set') {
       const queue = this.unacked.get(msg.run) ?? [];
       const text = (queue.shift() ?? ['settings changed']).join(', ');
+      const change = this.sentChanges.get(msg.run)?.shift();
       const step = Number(msg.step);
       this.store.mark(msg.run, { step, kind: 'set', text: `${text} from step ${step}` });
-      this.on.applied(msg.run, step, text);
+      this.on.applied(msg.run, step, text, change);
     } else if (msg.of === 'reset') {
       this.store.rewind();
       this.stopped.clear();
@@ -245,6 +274,7 @@ export class Race {
     if (!run && field && /^(hyper|schedule|noise)\b/.test(field)) {
       run = this.lastSetRun;
       if (run) this.unacked.get(run)?.shift();
+      if (run) this.sentChanges.get(run)?.shift();
     }
     this.on.error(String(msg.message ?? 'The server refused a message.'), field, run);
   }
@@ -282,4 +312,15 @@ export class Race {
       performance.now() - this.lastFrameAt > ms
     );
   }
+}
+
+/**
+ * A timeline change in the words of the path's marks ("lr → 0.05, noise → 0").
+ * @param {{hyper?: Record<string, unknown>, schedule?: any, noise?: number}} c
+ */
+export function changeWords(c) {
+  const words = Object.entries(c.hyper ?? {}).map(([k, v]) => `${k} → ${v}`);
+  if (c.noise !== undefined) words.push(`noise → ${c.noise}`);
+  if (c.schedule !== undefined) words.push(`schedule → ${c.schedule?.name ?? 'none'}`);
+  return words.join(', ') || 'settings changed';
 }

@@ -45,6 +45,16 @@
  * @property {RegState} reg  the two-parameter regression (regression mode)
  * @property {Controls} controls  what an embedded page shows of the toolbar (the full page ignores it)
  * @property {boolean} present  presenter mode: large type, thick lines, high contrast
+ * @property {Change[]} changes  the live changes of the race, in the order they were acked
+ */
+/**
+ * @typedef {Object} Change  a live change of one run: update number `step` (the step its `set`
+ *   was acked at) is the first computed with it; `runs` hold the settings the race started with
+ * @property {string} run  the run's id
+ * @property {number} step
+ * @property {Record<string, Scalar>} [hyper]
+ * @property {Schedule | null} [schedule]  null: back to a constant learning rate
+ * @property {number} [noise]
  */
 /** @typedef {'none' | 'play' | 'all'} Controls */
 /** @typedef {'surface' | 'network' | 'regression'} Mode */
@@ -347,48 +357,87 @@ const flag = {
 };
 
 const SCHED_PREFIX = 'sched.';
+/** `sched:none` in a change: back to a constant learning rate. */
+const NO_SCHEDULE = 'none';
+/** The most live changes a link keeps (the server's limit per run is larger). */
+export const MAX_CHANGES = 256;
+
+/**
+ * The items after a run's or a change's head: hyperparameters, `noise:`, `sched:<name>` (`none`:
+ * no schedule, in a change) and `sched.<param>:`.
+ * @param {string[]} items
+ */
+function readItems(items) {
+  /** @type {Record<string, Scalar>} */
+  const hyper = {};
+  /** @type {Record<string, Scalar>} */
+  const sched = {};
+  /** @type {number | undefined} */
+  let noise;
+  let schedName = '';
+  for (const item of items) {
+    const colon = item.indexOf(':');
+    if (colon <= 0) continue;
+    const key = unesc(item.slice(0, colon));
+    const raw = item.slice(colon + 1);
+    if (key === 'noise') {
+      const v = readNumber(raw);
+      if (v !== undefined && v >= 0) noise = v;
+    } else if (key === 'sched') {
+      schedName = unesc(raw);
+    } else if (key.startsWith(SCHED_PREFIX)) {
+      sched[key.slice(SCHED_PREFIX.length)] = readScalar(raw);
+    } else {
+      hyper[key] = readScalar(raw);
+    }
+  }
+  /** @type {Schedule | null} */
+  const schedule = schedName && schedName !== NO_SCHEDULE ? { ...sched, name: schedName } : null;
+  return { hyper, noise, schedName, schedule };
+}
+
+/** @param {Record<string, Scalar>} hyper @param {number | undefined} noise @param {Schedule | null | undefined} schedule */
+function writeItems(hyper, noise, schedule) {
+  const parts = [];
+  for (const [k, v] of Object.entries(hyper)) parts.push(`${esc(k)}:${writeScalar(v)}`);
+  if (noise !== undefined) parts.push(`noise:${formatNumber(noise)}`);
+  if (schedule === null) parts.push(`sched:${NO_SCHEDULE}`);
+  else if (schedule) {
+    const { name, ...params } = schedule;
+    parts.push(`sched:${esc(name)}`);
+    for (const [k, v] of Object.entries(params)) parts.push(`${SCHED_PREFIX}${esc(k)}:${writeScalar(v)}`);
+  }
+  return parts;
+}
 
 /** @type {Codec<RunState>} */
 const run = {
-  write: (r) => {
-    const parts = [esc(r.optimizer)];
-    for (const [k, v] of Object.entries(r.hyper)) parts.push(`${esc(k)}:${writeScalar(v)}`);
-    if (r.noise) parts.push(`noise:${formatNumber(r.noise)}`);
-    if (r.schedule) {
-      const { name, ...params } = r.schedule;
-      parts.push(`sched:${esc(name)}`);
-      for (const [k, v] of Object.entries(params)) {
-        parts.push(`${SCHED_PREFIX}${esc(k)}:${writeScalar(v)}`);
-      }
-    }
-    return parts.join(',');
-  },
+  write: (r) => [esc(r.optimizer), ...writeItems(r.hyper, r.noise || undefined, r.schedule ?? undefined)].join(','),
   read: (t) => {
     const [head, ...items] = t.split(',');
     if (!head) return undefined;
-    /** @type {RunState} */
-    const r = { optimizer: unesc(head), hyper: {}, schedule: null, noise: 0 };
-    /** @type {Record<string, Scalar>} */
-    const sched = {};
-    let schedName = '';
-    for (const item of items) {
-      const colon = item.indexOf(':');
-      if (colon <= 0) continue;
-      const key = unesc(item.slice(0, colon));
-      const raw = item.slice(colon + 1);
-      if (key === 'noise') {
-        const v = readNumber(raw);
-        if (v !== undefined && v >= 0) r.noise = v;
-      } else if (key === 'sched') {
-        schedName = unesc(raw);
-      } else if (key.startsWith(SCHED_PREFIX)) {
-        sched[key.slice(SCHED_PREFIX.length)] = readScalar(raw);
-      } else {
-        r.hyper[key] = readScalar(raw);
-      }
-    }
-    if (schedName) r.schedule = { ...sched, name: schedName };
-    return r;
+    const { hyper, noise, schedule } = readItems(items);
+    return { optimizer: unesc(head), hyper, schedule, noise: noise ?? 0 };
+  },
+};
+
+/**
+ * A live change: `chg=<run>,<acked step>,<items as in a run>`, e.g. `chg=a,226,lr:0.01`.
+ * @type {Codec<Change>}
+ */
+const change = {
+  write: (c) => [esc(c.run), String(c.step), ...writeItems(c.hyper ?? {}, c.noise, c.schedule)].join(','),
+  read: (t) => {
+    const [head, stepText, ...items] = t.split(',');
+    const step = stepText === undefined ? undefined : readNumber(stepText);
+    if (!head || step === undefined || !Number.isInteger(step) || step < 1) return undefined;
+    const { hyper, noise, schedName, schedule } = readItems(items);
+    /** @type {Change} */
+    const c = { run: unesc(head), step };
+    if (Object.keys(hyper).length) c.hyper = hyper;
+    if (schedName) c.schedule = schedule;
+    if (noise !== undefined) c.noise = noise;
+    return Object.keys(c).length > 2 ? c : undefined;
   },
 };
 
@@ -426,6 +475,7 @@ const hasStart = (/** @type {AppState} */ s) => s.mode !== 'network';
  * @property {Codec<any>} codec
  * @property {any} default
  * @property {boolean} [many]  the key repeats, once per list item
+ * @property {number} [max]  most items of a `many` field (default MAX_RUNS)
  * @property {'always' | 'changed' | 'set'} write  always; when not the default; when not empty
  * @property {(s: AppState) => boolean} [when]  written only in the states this holds for
  */
@@ -445,6 +495,7 @@ export const FIELDS = [
   { key: 'speed', prop: 'speed', codec: positive, default: 60, write: 'changed' },
   { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed', when: hasStart },
   { key: 'run', prop: 'runs', codec: run, default: DEFAULT_RUNS, many: true, write: 'always' },
+  { key: 'chg', prop: 'changes', codec: change, default: [], many: true, max: MAX_CHANGES, write: 'set' },
   { key: 'controls', prop: 'controls', codec: controls, default: 'play', write: 'changed' },
   { key: 'present', prop: 'present', codec: flag, default: false, write: 'changed' },
 ];
@@ -509,7 +560,7 @@ export function parseHash(hash) {
     if (!texts) continue;
     if (f.many) {
       const items = texts.map((t) => f.codec.read(t)).filter((v) => v !== undefined);
-      if (items.length) out[f.prop] = items.slice(0, MAX_RUNS);
+      if (items.length) out[f.prop] = items.slice(0, f.max ?? MAX_RUNS);
     } else {
       const v = f.codec.read(texts[texts.length - 1]);
       if (v !== undefined) out[f.prop] = v;
@@ -541,6 +592,43 @@ export function diffStates(a, b) {
     !same(a.start, b.start) ||
     a.seed !== b.seed ||
     a.steps !== b.steps ||
-    !same(a.runs, b.runs);
+    !same(a.runs, b.runs) ||
+    !same(a.changes, b.changes);
   return { surface, race, view: a.view !== b.view, speed: a.speed !== b.speed };
+}
+
+/**
+ * The runs as their cards show them: the start settings with every live change made.
+ * @param {AppState} state
+ * @returns {RunState[]}
+ */
+export function currentRuns(state) {
+  const runs = structuredClone(state.runs);
+  for (const c of state.changes) {
+    const r = runs[runIndex(c.run)];
+    if (!r) continue;
+    if (c.hyper) r.hyper = { ...r.hyper, ...c.hyper };
+    if (c.schedule !== undefined) r.schedule = c.schedule;
+    if (c.noise !== undefined) r.noise = c.noise;
+  }
+  return runs;
+}
+
+/**
+ * The state with every live change folded into the runs: the race a restart (or a reset) runs.
+ * @param {AppState} state
+ * @returns {AppState}
+ */
+export function foldChanges(state) {
+  return { ...state, runs: currentRuns(state), changes: [] };
+}
+
+/**
+ * One run's timeline as the `changes` of its run in a `start` message.
+ * @param {AppState} state
+ * @param {number} index
+ * @returns {{step: number, hyper?: Record<string, Scalar>, schedule?: Schedule | null, noise?: number}[]}
+ */
+export function runChanges(state, index) {
+  return state.changes.filter((c) => c.run === runId(index)).map(({ run: _, ...rest }) => rest);
 }

@@ -1,0 +1,54 @@
+"""server/export/state.py against the shared fixture of page hashes (tests/fixtures/hashes.json),
+which the browser test of static/js/state.js reads too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.export.state import ExportState, format_hash, parse_hash
+
+CASES: list[dict[str, Any]] = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "hashes.json").read_text()
+)["cases"]
+
+
+def as_json(s: ExportState) -> dict[str, Any]:
+    """The state in the fixture's shape (state.js's AppState, its surface-mode fields)."""
+    return {
+        "surface": s.surface,
+        "params": dict(s.params),
+        "expr": s.expr,
+        "domain": [list(p) for p in s.domain] if s.domain is not None else None,
+        "start": list(s.start) if s.start is not None else None,
+        "seed": s.seed,
+        "steps": s.steps,
+        "speed": s.speed,
+        "view": s.view,
+        "runs": [
+            {
+                "optimizer": r.optimizer,
+                "hyper": dict(r.hyper),
+                "schedule": dict(r.schedule) if r.schedule is not None else None,
+                "noise": r.noise,
+            }
+            for r in s.runs
+        ],
+        "changes": [{"run": c.run, **c.to_json()} for c in s.changes],
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_each_fixture_hash_decodes_to_its_state_and_back(case: dict[str, Any]) -> None:
+    state = parse_hash(case["hash"])
+    assert as_json(state) == case["state"]
+    assert format_hash(state) == case["hash"]
+    for other in case["also"]:
+        assert as_json(parse_hash(other)) == case["state"], other
+
+
+def test_the_fixture_covers_the_timeline() -> None:
+    assert any(c["state"]["changes"] for c in CASES)
