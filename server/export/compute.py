@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from server.engine import Race, RunStatus
+from server.engine import Chunk, Race, RunStatus, Stop
 from server.errors import FieldError, from_validation
 from server.export.scale import ValueScale, value_scale
 from server.export.state import ExportState, run_id
@@ -24,7 +24,9 @@ from server.problems.base import Problem
 from server.problems.expression import DEFAULT_DOMAIN
 from server.problems.factory import Built, build_problem
 from server.runs import build_run
+from server.optim.schedules import Schedule
 from server.schemas import ProblemSpec, RunSpec
+from server.timeline import Change, Timeline, check_changes
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 Progress = Callable[[int, int], None]
@@ -154,13 +156,15 @@ def _surface_plot(state: ExportState, built: Built, n: int) -> SurfacePlot:
 
 def build_race(
     state: ExportState, built: Built, *, max_runs: int = 8
-) -> tuple[Race, list[dict[str, Any]]]:
-    """The race of ``state`` as the websocket's ``start`` builds it, and each run's RunSpec."""
+) -> tuple[Race, list[dict[str, Any]], Timeline]:
+    """The race of ``state`` as the websocket's ``start`` builds it, each run's RunSpec, and
+    the timeline of live changes it replays."""
     if len(state.runs) > max_runs:
         raise FieldError("run", f"At most {max_runs} runs in a race (got {len(state.runs)}).")
     start = state.start if state.start is not None else built.start
     configs = []
     specs = []
+    changes: list[Change] = []
     for i, r in enumerate(state.runs):
         for key, value in r.hyper.items():
             if isinstance(value, str):
@@ -175,16 +179,61 @@ def build_race(
             "start": list(start) if start is not None else None,
             "schedule": dict(r.schedule) if r.schedule is not None else None,
             "noise": r.noise,
+            "changes": state.run_changes(i),
         }
         try:
             spec = RunSpec.model_validate(raw)
             configs.append(build_run(spec, built))
+            changes += check_changes(configs[-1], spec.changes, state.steps)
         except ValidationError as exc:
             raise from_validation(exc, ("run", i)) from None
         except FieldError as exc:
             raise exc.within(f"run[{i}]") from None
         specs.append(raw)
-    return Race(built.problem, configs, seed=state.seed, max_steps=state.steps), specs
+    race = Race(built.problem, configs, seed=state.seed, max_steps=state.steps)
+    return race, specs, Timeline(changes)
+
+
+class _Collector:
+    """The race as a stream for :class:`~server.timeline.Timeline`: keeps what it advances."""
+
+    def __init__(self, race: Race) -> None:
+        self.race = race
+        self._chunks: list[dict[str, Chunk]] = []
+
+    def advance(self, n: int) -> list[Stop]:
+        chunks, stops = self.race.advance(n)
+        self._chunks.append(chunks)
+        return stops
+
+    def set(
+        self,
+        run: str,
+        hyper: Mapping[str, float] | None,
+        schedule: Schedule | None,
+        noise: float | None,
+    ) -> int:
+        return self.race.set(run, hyper=hyper, schedule=schedule, noise=noise)
+
+    def take(self) -> dict[str, Chunk]:
+        """Everything advanced since the last call, one chunk per run."""
+        out: dict[str, list[Chunk]] = {}
+        for chunks in self._chunks:
+            for run, chunk in chunks.items():
+                out.setdefault(run, []).append(chunk)
+        self._chunks = []
+        return {run: _join(parts) for run, parts in out.items()}
+
+
+def _join(chunks: list[Chunk]) -> Chunk:
+    if len(chunks) == 1:
+        return chunks[0]
+    return Chunk(
+        chunks[0].step,
+        np.concatenate([c.params for c in chunks]),
+        np.concatenate([c.loss for c in chunks]),
+        np.concatenate([c.gnorm for c in chunks]),
+    )
 
 
 def compute(
@@ -202,7 +251,8 @@ def compute(
     if state.steps > max_steps:
         raise FieldError("steps", f"steps {state.steps} is above the export limit {max_steps}")
     built = problem_of(state)
-    race, specs = build_race(state, built, max_runs=max_runs)
+    race, specs, timeline = build_race(state, built, max_runs=max_runs)
+    stream = _Collector(race)
     plot = _surface_plot(state, built, grid_points)
     parts: dict[str, list[Array]] = {c.id: [] for c in race.configs}
     for run, chunk in race.initial_chunks().items():
@@ -211,8 +261,8 @@ def compute(
     if progress is not None:
         progress(0, total)
     while not race.done and race.step < total:
-        chunks, _ = race.advance(min(BLOCK, total - race.step))
-        for run, chunk in chunks.items():
+        timeline.advance(stream, stream.set, min(BLOCK, total - race.step))
+        for run, chunk in stream.take().items():
             parts[run].append(np.column_stack([chunk.params, chunk.loss]))
         if progress is not None:
             progress(race.step, total)

@@ -114,7 +114,7 @@ async function main() {
     clock: (clock, step) => app.p.toolbar.setPlaying(clock === 'running' && race.playing),
     event: (run, event, step, message) => app.runEvent(run, event, step, message),
     error: (message, field, run) => app.serverError(message, field, run),
-    applied: (run, step, text) => app.applied(run, step, text),
+    applied: (run, step, text, change) => app.applied(run, step, text, change),
     hello: (limits) => app.hello(limits),
     started: (ack) => app.started(ack),
     problem: (msg) => app.problemMessage(msg),

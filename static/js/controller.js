@@ -5,7 +5,7 @@
  * forward. Views draw; Race talks to the server; this decides.
  */
 import * as api from './api.js';
-import { CUSTOM, cloneState, defaultRuns, diffStates, formatHash, parseHash, runId, runIndex, withIds, MAX_RUNS } from './state.js';
+import { CUSTOM, cloneState, currentRuns, defaultRuns, diffStates, formatHash, parseHash, runChanges, runId, runIndex, withIds, MAX_RUNS } from './state.js';
 import { hasStart, optimizersFor, problemOf, showMode } from './modes.js';
 import { TORCH_MISSING_NOTE } from './networkpanel.js';
 import { describeNetwork } from './networkview.js';
@@ -257,6 +257,7 @@ export class Controller {
         ...(hasStart(s.mode) ? { start: [...start] } : {}),
         schedule: r.schedule,
         noise: r.noise,
+        ...(s.changes.length ? { changes: runChanges(s, i) } : {}),
       })),
       seed: s.seed,
       max_steps: s.steps,
@@ -264,8 +265,25 @@ export class Controller {
     };
   }
 
+  /**
+   * The runs as their cards show them: the start settings, every live change acked (the
+   * timeline) and those still on their way to the server.
+   * @returns {RunState[]}
+   */
+  shownRuns() {
+    const runs = currentRuns(this.state);
+    for (const { run, change } of this.p.race.unconfirmed()) {
+      const r = runs[this.runAt(run)];
+      if (!r) continue;
+      if (change.hyper) r.hyper = { ...r.hyper, .../** @type {RunState['hyper']} */ (change.hyper) };
+      if ('schedule' in change) r.schedule = /** @type {RunState['schedule']} */ (change.schedule);
+      if (change.noise !== undefined) r.noise = change.noise;
+    }
+    return runs;
+  }
+
   legends() {
-    return this.state.runs.map((r, i) => {
+    return this.shownRuns().map((r, i) => {
       const spec = this.specs.optimizers.find((o) => o.name === r.optimizer) ?? this.specs.optimizers[0];
       const id = r.id ?? runId(i);
       return { id, ...runNames(r, spec, id), color: runColor(runIndex(id)) };
@@ -307,7 +325,16 @@ export class Controller {
   /** @param {boolean} reconnected */
   connected(reconnected) {
     if (!this.wantRace) return;
-    if (reconnected && this.p.race.startMessage) {
+    if (reconnected && this.p.race.startMessage && this.p.race.unconfirmed().length) {
+      // a change never reached the server: no replay can know its step, so start fresh
+      this.state = { ...this.state, runs: this.shownRuns(), changes: [] };
+      this.writeHash('replace');
+      this.startRace();
+      this.p.notices.say(
+        'Reconnected. Your last change had not reached the server, so the race starts fresh from step 0 with the current settings.',
+        6000,
+      );
+    } else if (reconnected && this.p.race.startMessage) {
       this.p.race.restore(this.startMessage());
       this.p.notices.connectionBack();
     } else {
@@ -336,6 +363,9 @@ export class Controller {
   }
 
   reset() {
+    // the server restarts the race from the settings the cards show: the timeline is folded in
+    this.state = { ...this.state, runs: this.shownRuns(), changes: [] };
+    this.writeHash('replace');
     this.p.race.reset();
     this.p.toolbar.setPlaying(false);
     this.panels?.runs.clearStatus();
@@ -375,37 +405,36 @@ export class Controller {
 
   /** @param {RunChange} c */
   runChanged(c) {
-    const old = this.state.runs[c.index];
+    const shown = this.shownRuns();
+    const old = shown[c.index];
     const run = applyRunChange(old, c);
     if (JSON.stringify(run) === JSON.stringify(old)) {
       if (c.final) this.writeHash('push');
       return;
     }
-    const runs = this.state.runs.map((r, i) => (i === c.index ? run : r));
+    const runs = shown.map((r, i) => (i === c.index ? run : r));
     const structural = c.what === 'optimizer' || c.what === 'schedule';
     const race = this.p.race;
     const id = old.id ?? runId(c.index);
     if (c.what !== 'optimizer' && race.live && !race.stopped.has(id)) {
-      this.state = { ...this.state, runs };
-      this.writeHash(c.final ? 'push' : 'replace');
-      race.set(id, liveChange(run, c), changeWords(c));
+      race.set(id, liveChange(run, c), changeWords(c)); // enters the timeline when acked
       this.updateLegends();
-      if (structural) this.panels?.runs.render(this.state.runs);
+      if (structural) this.panels?.runs.render(this.shownRuns());
       return;
     }
     if (!c.final) return;
-    this.change({ runs });
+    this.change({ runs, changes: [] }); // a new race from step 0 with the current settings
     if (structural) this.panels?.runs.render(this.state.runs);
   }
 
   addRun() {
     if (this.state.runs.length >= this.maxRuns) return;
-    const used = new Set(this.state.runs.map((r) => r.optimizer));
+    const used = new Set(this.shownRuns().map((r) => r.optimizer));
     const offered = optimizersFor(this.state.mode, this.specs.optimizers);
     const next = offered.find((o) => !used.has(o.name)) ?? offered[0];
     /** @type {RunState} */
     const run = { optimizer: next.name, hyper: {}, schedule: null, noise: 0 };
-    this.change({ runs: withIds([...this.state.runs, run]) });
+    this.change({ runs: withIds([...this.shownRuns(), run]), changes: [] });
     this.panels?.runs.render(this.state.runs);
   }
 
@@ -449,9 +478,9 @@ export class Controller {
    */
   pickMode(mode) {
     if (mode === this.state.mode) return;
-    this.runsByMode[this.state.mode] = this.state.runs;
+    this.runsByMode[this.state.mode] = this.shownRuns();
     const runs = this.runsByMode[mode] ?? defaultRuns(mode);
-    this.state = { ...this.state, mode, runs, start: null };
+    this.state = { ...this.state, mode, runs, start: null, changes: [] };
     this.writeHash('push');
     this.applyMode();
     this.renderPanels();
@@ -624,8 +653,17 @@ export class Controller {
     this.p.legend.setBadge(index, event, w.tone);
   }
 
-  /** @param {string} run @param {number} step @param {string} text */
-  applied(run, step, text) {
+  /**
+   * A live change took effect from update `step`: it joins the timeline of the URL state.
+   * @param {string} run @param {number} step @param {string} text
+   * @param {import('./race.js').LiveChange} [change]  undefined for a change this page did not send
+   */
+  applied(run, step, text, change) {
+    if (change && this.runAt(run) >= 0) {
+      const entry = /** @type {import('./state.js').Change} */ ({ run, step, ...change });
+      this.state = { ...this.state, changes: [...this.state.changes, entry] };
+      this.writeHash('push');
+    }
     const index = this.runAt(run);
     if (index >= 0) this.panels?.runs.setStatus(index, `${text} from step ${step}.`, 'info');
   }
@@ -659,7 +697,7 @@ export class Controller {
     this.panels.surface.render(this.state);
     this.panels.network.render(this.state.net);
     this.panels.regression.render(this.state.reg);
-    this.panels.runs.render(this.state.runs);
+    this.panels.runs.render(this.shownRuns());
     this.panels.race.render(this.state, hasStart(this.state.mode) ? this.start() : [0, 0]);
     this.p.toolbar.setSpeed(this.state.speed);
     this.p.toolbar.setView(this.state.view);

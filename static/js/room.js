@@ -9,7 +9,7 @@
  * every steering control out of reach, and offers "Fork": the race as the viewer's own session.
  */
 import { el } from './controls.js';
-import { CUSTOM, DEFAULT_NET, DEFAULT_REG, cloneState, diffStates, formatHash } from './state.js';
+import { CUSTOM, DEFAULT_NET, DEFAULT_REG, cloneState, currentRuns, diffStates, formatHash, timelineOf } from './state.js';
 
 /** @typedef {import('./controller.js').Controller} Controller */
 /** @typedef {import('./state.js').AppState} AppState */
@@ -156,6 +156,7 @@ export function stateFromRace(msg, base) {
     schedule: r.schedule ?? null,
     noise: Number(r.noise ?? 0),
   }));
+  Object.assign(s, timelineOf(runs, s.runs)); // a fork replays the live changes exactly
   s.start = runs[0]?.start ?? null;
   s.seed = Number(msg.seed ?? 0);
   s.steps = Number(msg.max_steps ?? s.steps);
@@ -319,7 +320,7 @@ export class RoomViewer {
     const race = app.p.race;
     if (msg.of === 'set' && typeof msg.run === 'string') {
       const i = next.runs.findIndex((_, k) => (msg.runs[k]?.id ?? '') === msg.run);
-      race.unacked.set(msg.run, [...(race.unacked.get(msg.run) ?? []), changeText(before.runs[i], next.runs[i])]);
+      race.unacked.set(msg.run, [...(race.unacked.get(msg.run) ?? []), changeText(currentRuns(before)[i], currentRuns(next)[i])]);
     } else if (msg.of !== 'speed') {
       const ids = /** @type {any[]} */ (msg.runs).map((r) => String(r.id));
       app.p.store.reset(ids);

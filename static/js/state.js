@@ -476,6 +476,7 @@ const hasStart = (/** @type {AppState} */ s) => s.mode !== 'network';
  * @property {any} default
  * @property {boolean} [many]  the key repeats, once per list item
  * @property {number} [max]  most items of a `many` field (default MAX_RUNS)
+ * @property {(s: AppState) => unknown} [value]  what is written, when not `s[prop]` itself
  * @property {'always' | 'changed' | 'set'} write  always; when not the default; when not empty
  * @property {(s: AppState) => boolean} [when]  written only in the states this holds for
  */
@@ -495,7 +496,7 @@ export const FIELDS = [
   { key: 'speed', prop: 'speed', codec: positive, default: 60, write: 'changed' },
   { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed', when: hasStart },
   { key: 'run', prop: 'runs', codec: run, default: DEFAULT_RUNS, many: true, write: 'always' },
-  { key: 'chg', prop: 'changes', codec: change, default: [], many: true, max: MAX_CHANGES, write: 'set' },
+  { key: 'chg', prop: 'changes', codec: change, default: [], many: true, max: MAX_CHANGES, write: 'set', value: linkChanges },
   { key: 'controls', prop: 'controls', codec: controls, default: 'play', write: 'changed' },
   { key: 'present', prop: 'present', codec: flag, default: false, write: 'changed' },
 ];
@@ -528,7 +529,7 @@ function isEmpty(value) {
 export function formatHash(state) {
   const parts = [];
   for (const f of FIELDS) {
-    const value = state[f.prop];
+    const value = f.value ? f.value(state) : state[f.prop];
     if (f.when && !f.when(state)) continue;
     if (f.write === 'set' && isEmpty(value)) continue;
     if (f.write === 'changed' && JSON.stringify(value) === JSON.stringify(f.default)) continue;
@@ -605,7 +606,7 @@ export function diffStates(a, b) {
 export function currentRuns(state) {
   const runs = structuredClone(state.runs);
   for (const c of state.changes) {
-    const r = runs[runIndex(c.run)];
+    const r = runs[idIndex(state, c.run)];
     if (!r) continue;
     if (c.hyper) r.hyper = { ...r.hyper, ...c.hyper };
     if (c.schedule !== undefined) r.schedule = c.schedule;
@@ -630,5 +631,44 @@ export function foldChanges(state) {
  * @returns {{step: number, hyper?: Record<string, Scalar>, schedule?: Schedule | null, noise?: number}[]}
  */
 export function runChanges(state, index) {
-  return state.changes.filter((c) => c.run === runId(index)).map(({ run: _, ...rest }) => rest);
+  const id = state.runs[index]?.id ?? runId(index);
+  return state.changes.filter((c) => c.run === id).map(({ run: _, ...rest }) => rest);
+}
+
+/** @param {AppState} state @param {string} id @returns {number} the run's place, -1 if none */
+function idIndex(state, id) {
+  return state.runs.findIndex((r, i) => (r.id ?? runId(i)) === id);
+}
+
+/**
+ * The changes as a link writes them: a run is named by its place (a link gives the runs the ids
+ * a, b, c... in order), and changes of runs no longer in the race are left out.
+ * @param {AppState} state
+ * @returns {Change[]}
+ */
+function linkChanges(state) {
+  return state.changes
+    .map((c) => ({ ...c, run: runId(idIndex(state, c.run)) }))
+    .filter((c, k) => idIndex(state, state.changes[k].run) >= 0);
+}
+
+/**
+ * The start settings and timeline of a room's race description, whose runs give their current
+ * settings plus `initial` (those they started with) and `changes` (docs/protocol.md, Rooms).
+ * @param {any[]} described  the description's runs
+ * @param {RunState[]} runs  the same runs with their current settings
+ * @returns {{runs: RunState[], changes: Change[]}}
+ */
+export function timelineOf(described, runs) {
+  /** @type {Change[]} */
+  const changes = [];
+  const started = runs.map((r, i) => {
+    const d = described[i] ?? {};
+    const id = r.id ?? runId(i);
+    for (const c of d.changes ?? []) changes.push({ run: id, ...c });
+    const initial = d.initial;
+    if (!initial) return r;
+    return { ...r, hyper: { ...(initial.hyper ?? {}) }, schedule: initial.schedule ?? null, noise: Number(initial.noise ?? 0) };
+  });
+  return { runs: started, changes };
 }

@@ -8,19 +8,23 @@ import copy
 import threading
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
+
+from server.export.compute import compute
+from server.export.state import ChangeState, ExportState, RunState, format_hash, parse_hash
 
 from .conftest import session
 from .test_ws_protocol import Msg, paths, until
 
 RUNS: list[Msg] = [
     {"id": "a", "optimizer": "adam", "hyper": {"lr": 0.01}, "start": [-1.5, 2.0]},
-    {"id": "m", "optimizer": "momentum", "hyper": {"lr": 0.0005}, "start": [-1.5, 2.0]},
+    {"id": "b", "optimizer": "momentum", "hyper": {"lr": 0.0005}, "start": [-1.5, 2.0]},
     {
-        "id": "s",
+        "id": "c",
         "optimizer": "sgd",
         "hyper": {"lr": 0.0004},
         "start": [-1.5, 2.0],
@@ -38,8 +42,8 @@ START: Msg = {
 }
 SETS: list[Msg] = [
     {"run": "a", "hyper": {"lr": 0.05}},
-    {"run": "s", "noise": 0.0, "schedule": None},
-    {"run": "m", "hyper": {"lr": 0.001, "momentum": 0.5}},
+    {"run": "c", "noise": 0.0, "schedule": None},
+    {"run": "b", "hyper": {"lr": 0.001, "momentum": 0.5}},
     {"run": "a", "hyper": {"lr": 0.002}},
 ]
 
@@ -91,6 +95,37 @@ def test_a_start_with_changes_replays_a_steered_running_race_bit_for_bit(
         to_done(ws, seen)
         replay = paths(seen)
     assert replay == live  # every x, y, loss and gradient norm, exactly
+    exported = compute(parse_hash(link_of(acked)), max_steps=10_000, grid_points=8)
+    for run in exported.runs:
+        got = run.points
+        want = np.column_stack([live[run.id]["x"], live[run.id]["y"], live[run.id]["loss"]])
+        np.testing.assert_array_equal(got, want)
+
+
+def link_of(acked: list[tuple[Msg, int]]) -> str:
+    """The page's link of the steered race (runs named a, b, c by their place, as links do)."""
+    state = ExportState(
+        start=(-1.5, 2.0),
+        seed=3,
+        steps=400,
+        runs=(
+            RunState("adam", {"lr": 0.01}),
+            RunState("momentum", {"lr": 0.0005}),
+            RunState("sgd", {"lr": 0.0004}, {"name": "step", "step_size": 40, "gamma": 0.7}, 0.3),
+        ),
+        changes=tuple(
+            ChangeState(
+                c["run"],
+                step,
+                c.get("hyper", {}),
+                c.get("schedule"),
+                "schedule" in c,
+                c.get("noise"),
+            )
+            for c, step in acked
+        ),
+    )
+    return format_hash(state)
 
 
 def test_replay_stays_exact_while_other_sessions_step_in_the_same_ticks(
@@ -131,7 +166,7 @@ def test_replay_of_changes_made_while_stepping_and_across_a_reset(client: TestCl
         send(ws, {"type": "step", "n": 37})
         send(ws, {"type": "set", **SETS[0]})
         send(ws, {"type": "set", **SETS[2]})
-        ack = until(ws, lambda m: m["type"] == "ack" and m["of"] == "set" and m["run"] == "m")
+        ack = until(ws, lambda m: m["type"] == "ack" and m["of"] == "set" and m["run"] == "b")
         assert ack["step"] == 38
         send(ws, {"type": "reset"})  # back to step 0, with both changes from the start
         until(ws, lambda m: m["type"] == "ack" and m["of"] == "reset")
