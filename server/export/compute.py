@@ -20,11 +20,11 @@ from server.errors import FieldError, from_validation
 from server.export.scale import ValueScale, value_scale
 from server.export.state import ExportState, run_id
 from server.optim.registry import get_optimizer
+from server.optim.schedules import Schedule
 from server.problems.base import Problem
 from server.problems.expression import DEFAULT_DOMAIN
 from server.problems.factory import Built, build_problem
 from server.runs import build_run
-from server.optim.schedules import Schedule
 from server.schemas import ProblemSpec, RunSpec
 from server.timeline import Change, Timeline, check_changes
 
