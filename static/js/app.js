@@ -4,7 +4,7 @@
  * contour as soon as it can, then builds the panels and connects. Only wiring lives here.
  */
 import * as api from './api.js';
-import { parseHash } from './state.js';
+import { parseHash, runId } from './state.js';
 import { RunStore } from './store.js';
 import { Connection, socketUrl } from './socket.js';
 import { Race } from './race.js';
@@ -34,6 +34,7 @@ import { Presenter } from './presenter.js';
 import { isEmbedded, setupEmbed } from './embed.js';
 import { CodePanel } from './codepanel.js';
 import { BackpropView } from './backprop.js';
+import { InternalsOverlay } from './overlay.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -90,9 +91,11 @@ async function main() {
       viewer?.opened();
       app.connected(reconnected);
       if (reconnected) roomPanel?.reconnected();
+      overlay?.connected();
     },
     message: (m) => {
       if (viewer?.receive(m)) return;
+      if (overlay?.receive(m)) return;
       roomPanel?.receive(m);
       race.receive(m);
     },
@@ -107,6 +110,11 @@ async function main() {
     },
   });
   const viewer = room ? new RoomViewer(room, connection) : null;
+  byId('internals-button').hidden = !!room; // a room's viewers watch; the presenter's session has them
+  const overlay = room
+    ? null
+    : new InternalsOverlay(byId('contour'), /** @type {HTMLButtonElement} */ (byId('internals-button')),
+      byId('internals-readout'), connection, () => app.state.runs.map((_, i) => runId(i)));
   const roomButton = document.getElementById('room-button');
   const roomPanel =
     room || !roomButton ? null : new RoomPresenter(/** @type {HTMLButtonElement} */ (roomButton), byId('room-panel'), connection);

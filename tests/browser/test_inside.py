@@ -111,3 +111,96 @@ def test_backprop_steps_forward_backward_update_with_chain_rule(gs: Page, base_u
     gs.wait_for_function(
         "() => /Step 1 of 7/.test(document.getElementById('bp-phase').textContent)"
     )
+
+
+OVERLAY_RUNS = "() => document.querySelectorAll('.internals-layer .internals-run').length"
+
+
+def arrow(page: Page, run: str, kind: str) -> list[float]:
+    out: list[float] = page.evaluate(
+        """([run, kind]) => {
+            const l = document.querySelector(`.internals-run[data-run="${run}"] [data-kind="${kind}"]`);
+            return l ? ['x1', 'y1', 'x2', 'y2'].map(k => Number(l.getAttribute(k))) : [];
+        }""",
+        [run, kind],
+    )
+    return out
+
+
+def test_internals_overlay_follows_steps_and_explains_them(gs: Page, base_url: str) -> None:
+    sent = []
+    gs.on("websocket", lambda ws: ws.on("framesent", lambda p: sent.append(p)))
+    open_race(
+        gs,
+        base_url,
+        "#surface=rosenbrock&steps=300&speed=30&run=momentum,lr:0.0005&run=adam,lr:0.05&run=sgd,lr:0.0005",
+    )
+    assert gs.locator(".internals-layer").is_hidden()  # off by default
+    gs.keyboard.press("Space")  # pause
+    gs.wait_for_function("() => document.getElementById('play').dataset.playing === 'false'")
+    gs.click("#internals-button")
+    assert any('"internals"' in p and '"on":true' in p.replace(" ", "") for p in sent)
+    gs.wait_for_function(f"() => ({OVERLAY_RUNS})() === 3")
+    readout = gs.locator("#internals-readout")
+    assert "Momentum follows the velocity" in readout.inner_text()
+    assert "effective lr" in readout.inner_text()
+    assert "Plain gradient descent" in readout.inner_text()
+    assert len(arrow(gs, "a", "moment")) == 4 and arrow(gs, "c", "moment") == []
+    before = readout.locator("li[data-run='a'] strong").inner_text()
+    step_arrow = arrow(gs, "a", "step")
+    gs.locator("#contour").click(position={"x": 5, "y": 5}, trial=True)
+    gs.keyboard.press("ArrowRight")  # one step with the keyboard: the overlay moves with it
+    gs.wait_for_function(
+        "b => document.querySelector(\"#internals-readout li[data-run='a'] strong\").textContent !== b",
+        arg=before,
+    )
+    moved = arrow(gs, "a", "step")
+    assert moved[:2] != step_arrow[:2]  # drawn at the new point
+    gs.screenshot(path=str(SCREENSHOTS / "internals.png"))
+    gs.click("#internals-button")
+    assert gs.locator(".internals-layer").is_hidden()
+    assert any('"on":false' in p.replace(" ", "") for p in sent)
+
+
+def test_eight_runs_with_the_overlay_still_draw_every_frame(
+    page: Page, watch: object, base_url: str
+) -> None:
+    """The browser timing test's race (8 runs, 30 frames a second) with the overlay on; rates are
+    printed, not asserted (the machine is shared)."""
+    from tests.browser.test_page import COUNT_PLOTLY_CALLS
+
+    page.add_init_script(COUNT_PLOTLY_CALLS)
+    runs = "&".join(
+        f"run={o},lr:{lr}"
+        for o, lr in [
+            ("adam", 0.05),
+            ("momentum", 0.0005),
+            ("sgd", 0.001),
+            ("rmsprop", 0.01),
+            ("adagrad", 0.5),
+            ("nesterov", 0.0005),
+            ("adamw", 0.05),
+            ("lion", 0.01),
+        ]
+    )
+    open_race(page, base_url, f"#surface=rosenbrock&seed=0&steps=1200&speed=240&{runs}")
+    page.click("#internals-button")
+    page.wait_for_function(f"() => ({OVERLAY_RUNS})() >= 6")
+    page.evaluate(
+        """() => { window.__overlayDraws = 0; const layer = document.querySelector('.internals-layer');
+        new MutationObserver(() => window.__overlayDraws++).observe(layer, {childList: true}); }"""
+    )
+    start = page.evaluate("() => window.__plotlyCalls['contour:extendTraces'].n")
+    page.wait_for_function(
+        "() => /step 1200/.test(document.getElementById('stepcount').textContent)", timeout=60_000
+    )
+    calls = page.evaluate("() => window.__plotlyCalls['contour:extendTraces']")
+    draws = page.evaluate("() => window.__overlayDraws")
+    stamps = calls["at"][start:]
+    span = (stamps[-1] - stamps[0]) / 1000
+    n = len(stamps)
+    print(
+        f"\n8 runs, overlay on: {n} contour updates in {span:.1f} s ({n / span:.1f}/s), "
+        f"{draws} overlay redraws, mean extendTraces {calls['ms'] / calls['n']:.1f} ms"
+    )
+    assert n > 10 and draws >= n // 2  # the arrows keep up with the paths
