@@ -4,7 +4,7 @@
  * contour as soon as it can, then builds the panels and connects. Only wiring lives here.
  */
 import * as api from './api.js';
-import { parseHash, runId } from './state.js';
+import { parseHash } from './state.js';
 import { RunStore } from './store.js';
 import { Connection, socketUrl } from './socket.js';
 import { Race } from './race.js';
@@ -114,7 +114,7 @@ async function main() {
   const overlay = room
     ? null
     : new InternalsOverlay(byId('contour'), /** @type {HTMLButtonElement} */ (byId('internals-button')),
-      byId('internals-readout'), connection, () => app.state.runs.map((_, i) => runId(i)));
+      byId('internals-readout'), connection);
   const roomButton = document.getElementById('room-button');
   const roomPanel =
     room || !roomButton ? null : new RoomPresenter(/** @type {HTMLButtonElement} */ (roomButton), byId('room-panel'), connection);

@@ -8,7 +8,7 @@
 import { el } from './controls.js';
 import { highlight } from './highlight.js';
 import { typeset } from './mathtex.js';
-import { runId } from './state.js';
+import { runId, runIndex } from './state.js';
 import { runColor } from './palette.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
@@ -130,8 +130,9 @@ export class CodePanel {
     const key = JSON.stringify([index, run.optimizer, body, this.app.state.mode, this.app.state.net?.activation]);
     if (key === this.drawn) return;
     this.drawn = key;
-    this.title.textContent = `Run ${runId(index)} · ${spec.title}: the rule and the code`;
-    this.root.style.setProperty('--run-color', runColor(index));
+    const id = run.id ?? runId(index);
+    this.title.textContent = `Run ${id} · ${spec.title}: the rule and the code`;
+    this.root.style.setProperty('--run-color', runColor(runIndex(id)));
     try {
       const [source, torch] = await Promise.all([
         this.source(run.optimizer),

@@ -9,6 +9,7 @@
  */
 import { el } from './controls.js';
 import { runColor } from './palette.js';
+import { runIndex } from './state.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const LONGEST = 72; // px: the longest arrow of a run; the three arrows of a run share one scale
@@ -40,14 +41,12 @@ export class InternalsOverlay {
    * @param {HTMLButtonElement} button  the toggle
    * @param {HTMLElement} readout  where the one-line explanations go
    * @param {{send: (m: object) => void}} connection
-   * @param {() => string[]} ids  the run ids of the race, in order (their colours follow)
    */
-  constructor(plot, button, readout, connection, ids) {
+  constructor(plot, button, readout, connection) {
     this.plot = plot;
     this.button = button;
     this.readout = readout;
     this.connection = connection;
-    this.ids = ids;
     this.on = false;
     /** @type {Record<string, RunInternals>} */
     this.runs = {};
@@ -137,10 +136,8 @@ export class InternalsOverlay {
     this.layer.replaceChildren(...(defs ? [defs] : []));
     /** @type {HTMLElement[]} */
     const rows = [];
-    const ids = this.ids();
     for (const [id, r] of Object.entries(this.runs)) {
-      const index = Math.max(0, ids.indexOf(id));
-      const color = runColor(index);
+      const color = runColor(Math.max(0, runIndex(id)));
       rows.push(this.row(id, r, color));
       if (map) this.layer.append(this.arrows(r, map, color, id));
     }
