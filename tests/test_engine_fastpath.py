@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from server.engine import Mode, Race, RunConfig, RunStatus, Stop, columns, model
+from server.engine import Mode, Race, RunConfig, RunStatus, Stop, Until, columns, model
 from server.engine.columns import ColumnsStepper
 from server.engine.rows import RowsStepper
 from server.fastpath import Untraceable, compile_step
@@ -375,3 +375,23 @@ def test_a_block_cut_short_when_every_run_has_stopped() -> None:
     assert len(stops) == 12 and all(s.status is RunStatus.CONVERGED for s in stops)
     assert max(s.step for s in stops) < 400
     in_every_mode(make, pieces=(500,))
+
+
+def test_until_max_steps_goes_past_convergence_in_every_mode() -> None:
+    """The runs that stop converged by default keep going with until="max_steps", the same bits
+    in every mode, the block loop included (one run alone)."""
+    quadratic = get_surface("quadratic", {"kappa": 2.0})
+
+    def make(mode: Mode = "auto", until: Until = "max_steps") -> Race:
+        runs = [config(f"r{i}", "sgd", (1.0 - 0.1 * i, 0.5), {"lr": 0.3}) for i in range(3)]
+        return Race(quadratic, runs, max_steps=400, mode=mode, until=until)
+
+    stopped = play(lambda mode: make(mode, "converged"), "arrays", pieces=(400,))
+    assert {s.status for s in stopped[1]} == {RunStatus.CONVERGED}
+    in_every_mode(make, pieces=(5, 395))
+    going = play(make, "rows", pieces=(5, 395))
+    assert [s.status for s in going[1]] == [RunStatus.FINISHED] * 3
+    for run_id, (points, _, _) in going[0].items():
+        ended = stopped[0][run_id][0]
+        assert len(points) == 401 > len(ended)
+        np.testing.assert_array_equal(points[: len(ended)], ended)
