@@ -547,7 +547,10 @@ class Session:
 
     def _event(self, stop: Stop) -> dict[str, Any]:
         assert self.race is not None and self.built is not None
-        message = explain(stop, self.race, self.built)
+        recent = (
+            self.stream.watch.recent(stop.run) if isinstance(self.stream, SurfaceStream) else ()
+        )
+        message = explain(stop, self.race, self.built, recent)
         return {
             "type": "event",
             "run": stop.run,

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from server.analysis.watch import StabilityWatch
 from server.engine import Chunk, Race, Stop
 from server.optim.schedules import Schedule
 
@@ -42,16 +43,20 @@ class Stream(Protocol):
 
 
 class SurfaceStream:
-    """Runs on a 2D surface: frames carry x, y, loss and gradient norm per point."""
+    """Runs on a 2D surface: frames carry x, y, loss and gradient norm per point; ``watch``
+    adds ``unstable`` events to them."""
 
     heavy = False
 
     def __init__(self, race: Race) -> None:
         self.race = race
         self._pending: dict[str, list[Chunk]] = {}
+        self.watch = StabilityWatch(race)
 
     def restart(self) -> None:
         self._pending = {run: [chunk] for run, chunk in self.race.initial_chunks().items()}
+        self.watch.reset()
+        self.watch.observe({run: chunks[0] for run, chunks in self._pending.items()})
 
     def advance(self, n: int) -> list[Stop]:
         chunks, stops = self.race.advance(n)
@@ -62,6 +67,7 @@ class SurfaceStream:
         """Buffer points the race produced (alone, or advanced with others by the ticker)."""
         for run, chunk in chunks.items():
             self._pending.setdefault(run, []).append(chunk)
+        self.watch.observe(chunks)
 
     def take_frame(self) -> dict[str, Any] | None:
         if not self._pending:
@@ -71,7 +77,7 @@ class SurfaceStream:
         return runs
 
     def take_messages(self) -> list[dict[str, Any]]:
-        return []
+        return self.watch.events()
 
     def set(
         self,
@@ -80,11 +86,14 @@ class SurfaceStream:
         schedule: Schedule | None,
         noise: float | None,
     ) -> int:
-        return self.race.set(run, hyper=hyper, schedule=schedule, noise=noise)
+        step = self.race.set(run, hyper=hyper, schedule=schedule, noise=noise)
+        self.watch.changed(run)
+        return step
 
     def reset(self) -> None:
         self.race.reset()
         self._pending = {}
+        self.watch.reset()
 
 
 def surface_points(chunks: list[Chunk]) -> dict[str, Any]:

@@ -240,8 +240,8 @@ def test_divergence_on_a_quadratic_explains_the_lr_limit(client: TestClient) -> 
             "steps_per_second": 2000,
         }
         ws.send_text(orjson.dumps(start).decode())
-        event = until(ws, lambda m: m["type"] == "event")
-        assert event["event"] == "diverged" and event["run"] == "q"
+        event = until(ws, lambda m: m["type"] == "event" and m["event"] == "diverged")
+        assert event["run"] == "q"
         assert "2/λmax = 0.2" in event["message"] and "lr = 0.25" in event["message"]
 
 
