@@ -12,6 +12,7 @@ import { runId, runIndex } from './state.js';
 import { runColor } from './palette.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
+/** @typedef {import('./state.js').RunState} RunState */
 /** @typedef {import('./api.js').OptimizerSpec} OptimizerSpec */
 /** @typedef {{source: string, file: string, line: number}} Code */
 /**
