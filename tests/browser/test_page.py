@@ -462,7 +462,10 @@ def test_charts_keep_their_scale_and_numbers_when_a_run_blows_up(gs: Page, base_
     expect(gs.locator("#run-a-status")).to_contain_text("iverge", timeout=20_000)
     gs.wait_for_timeout(500)
     top = gs.evaluate("() => document.getElementById('loss-chart')._fullLayout.yaxis.range[1]")
-    assert top < 4, f"the axis reaches 10^{top:.0f}"
+    # A run counts as tame until it rises six decades above its start (yrange.js), so the axis
+    # may follow SGD that far before it is dropped, depending on how frames arrive; what it
+    # must never do is follow the overflow (10^189 before the fix).
+    assert top < 9, f"the axis reaches 10^{top:.0f}"
     labels(["loss-chart", "gnorm-chart"])
     gs.screenshot(path="test-results/blow-up.png")
     # a network that diverges alone (SGD lr 0.5 on the sine data set)
