@@ -239,6 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --state: default from -o's extension, else html; without: json",
     )
     out.set_defaults(func=export)
+    from server.analysis.cli import register  # basin, sweep, tune
+
+    register(sub)
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code

@@ -130,6 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.routes import inside  # source, PyTorch code, parity, backprop (issue 13)
 
     app.include_router(inside.router)
+    from server.routes import analysis  # basin maps, lr sweeps, tuning (issue 15)
+
+    app.include_router(analysis.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
