@@ -24,6 +24,13 @@ NOT_YET_DESCRIBED = {
     # The network config (`network`, `params` sized by it, `sample` bounded by its data set) is
     # an open object in the schema, so generated bodies are mostly refused. Owner: inside.
     "/api/backprop",
+    # Landed at the end of a session without their schema work: huge `steps`/`lr_max` reach
+    # the handlers' own caps (422 texts the schema does not bound), the NDJSON stream's media
+    # type and some error statuses are undeclared. Owner: analysis (issue #15).
+    "/api/basin",
+    "/api/basin/stream",
+    "/api/sweep",
+    "/api/tune",
 }
 """Routes whose schema does not yet say all the server checks; every other route is fuzzed."""
 SAMPLED = {"sgd", "nesterov", "rprop", "adam", "newton"}
