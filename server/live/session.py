@@ -18,27 +18,25 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.engine import Chunk, Race, Stop
 from server.errors import FieldError, from_validation
 from server.inside.live import Internals, InternalsTap
 from server.jsonenc import dumps_text
 from server.live import commands
-from server.live.broker import Broker, InProcessBroker, Publication
+from server.live.broker import Broker, InProcessBroker
 from server.live.clock import RaceClock
 from server.live.explain import explain
-from server.live.history import PathHistory
+from server.live.lecture import Lecture
 from server.live.network_stream import NetworkStream
 from server.live.outbox import Outbox
 from server.live.public_url import public_base
-from server.live.questions import Question, Tally
-from server.live.ratelimit import TokenBucket
 from server.live.state import CloseCode
 from server.live.streams import Stream, SurfaceStream
 from server.live.ticker import ticker_for
+from server.live.wire import Gate, SessionClosed, close_quietly, hello
 from server.problems.factory import Built
 from server.settings import Settings
 from server.timeline import Timeline
@@ -55,31 +53,19 @@ PUBLIC = {
     "ack",
     "ask",
 }  # what a lecture room's viewers also receive
-NEW_RACE = ('{"type":"race","of":"start"', '{"type":"race","of":"reset"')
 TASK_PREFIX = "gradscape-session-"
 log = logging.getLogger("gradscape.session")
-
-
-class SessionClosed(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class Session:
     def __init__(self, ws: WebSocket, settings: Settings, broker: Broker | None = None) -> None:
         self.ws = ws
         self._settings = settings
-        self.broker: Broker = broker or InProcessBroker()
-        self.room: Publication | None = None
-        self.history = PathHistory(settings.room_history_bytes)  # the race, for late viewers
+        self.lecture = Lecture(broker or InProcessBroker(), settings.room_history_bytes, self.reply)
         self.id = next(_ids)
         self.stream: Stream | None = None
         self.built: Built | None = None
         self.description: dict[str, Any] | None = None  # the race, for a room's viewers
-        self.question: Question | None = None  # the room's question, if one was asked
-        self._tally = Tally(self.reply)
         self.timeline = Timeline()  # live changes still to replay (a start with ``changes``)
         self.clock = RaceClock(_loop_time, settings.frames_per_second)
         # None: send the pending frame here; False: for the room and its history only
@@ -93,9 +79,8 @@ class Session:
         self._out = Outbox(
             ws.send_text, settings.send_timeout, f"{TASK_PREFIX}{self.id}-send", self._wake.set
         )
-        self._bucket = TokenBucket(settings.message_rate, settings.message_burst)
+        self._gate = Gate(settings)
         self.internals = InternalsTap()  # the opt-in internals overlay
-        self._refused = 0  # refusals not yet paid back by accepted messages
         self.tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -106,22 +91,7 @@ class Session:
 
     async def run(self) -> None:
         """Serve the accepted websocket until either side ends it; always clean up."""
-        self.reply(
-            {
-                "type": "hello",
-                "version": 1,
-                "limits": {
-                    "max_runs": self.settings.max_runs,
-                    "max_steps": self.settings.max_steps,
-                    "max_steps_per_second": self.settings.max_steps_per_second,
-                    "max_message_bytes": self.settings.max_message_bytes,
-                    "frames_per_second": self.settings.frames_per_second,
-                    "max_step_n": commands.MAX_STEP_N,
-                    "message_rate": self.settings.message_rate,
-                    "message_burst": self.settings.message_burst,
-                },
-            }
-        )
+        self.reply(hello(self.settings))
         self.tasks = [
             asyncio.create_task(self._receive_loop(), name=f"{TASK_PREFIX}{self.id}-receive"),
             asyncio.create_task(self._produce(), name=f"{TASK_PREFIX}{self.id}-produce"),
@@ -146,30 +116,14 @@ class Session:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.stream = None
-            self._tally.close()
+            self.lecture.release()
             # A session is full of reference cycles (callbacks to its own methods) that only a
             # full collection frees, and those are rare here (server/__main__.py): let go of
             # everything big now, so what waits for the collector is a few small objects.
-            self.history.clear()
-            self.built = self.description = self.question = None
-            self._tally.question = None
+            self.built = self.description = None
             self._outbox.clear()
             self._stops.clear()
-            if self.room is not None:
-                self.room.close()
-                self.room = None
-            await self._close(code, reason)
-
-    async def _close(self, code: int, reason: str) -> None:
-        if self.ws.application_state is WebSocketState.DISCONNECTED:
-            return
-        if self.ws.client_state is WebSocketState.DISCONNECTED:
-            return
-        try:
-            async with asyncio.timeout(1.0):
-                await self.ws.close(code, reason)
-        except Exception:  # the peer is gone or stalled; uvicorn drops the transport
-            return
+            await close_quietly(self.ws, code, reason)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -196,29 +150,10 @@ class Session:
     def handle_raw(self, data: bytes) -> commands.Intent | None:
         """Handle one client message; every refusal becomes an ``error`` reply. A room
         command is returned instead, for the receive loop to carry out (it awaits the broker)."""
-        if not self._bucket.take():
-            self._refused += 1
-            if self._refused > self.settings.flood_close_after:
-                raise SessionClosed(CloseCode.POLICY_VIOLATION, "too many messages")
-            if self._refused == 1:
-                limit = self.settings.message_rate
-                self.error("", f"Too many messages: slow down (the limit is {limit:g} per second).")
-            return None
-        self._refused = max(0, self._refused - 1)
-        if len(data) > self.settings.max_message_bytes:
-            self.error(
-                "",
-                f"Message too large ({len(data)} bytes; the limit is "
-                f"{self.settings.max_message_bytes}).",
-            )
-            return None
-        try:
-            msg = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            self.error(
-                "",
-                f"Not valid JSON ({exc}). NaN, Infinity and numbers beyond 1e308 are not allowed.",
-            )
+        admitted, msg = self._gate.admit(data)
+        if not admitted:
+            if msg is not None:
+                self.error("", msg)
             return None
         try:
             intent = commands.parse(self, msg)
@@ -272,7 +207,7 @@ class Session:
         if self.description is not None and self.race is not None:
             step = self.race.step
             message = {"type": "race", "of": of, **self.description, "step": step, **extra}
-            self.reply(message, to_client=self.room is not None)
+            self.reply(message, to_client=self.lecture.room is not None)
 
     @property
     def race(self) -> Race | None:
@@ -335,7 +270,7 @@ class Session:
             case Internals():
                 self.reply(self.internals.toggle(intent.on, self.race))
             case commands.Ask():
-                self._ask(intent)
+                self.lecture.ask(intent)
             case commands.Speed():
                 self.clock.set_speed(intent.steps_per_second, step)
                 if self.description is not None:
@@ -344,50 +279,17 @@ class Session:
                 sps = intent.steps_per_second
                 self.reply({"type": "ack", "of": "speed", "steps_per_second": sps})
 
-    def _ask(self, intent: commands.Ask) -> None:
-        if self.room is None:
-            raise FieldError("type", "Open a room first: questions go to its viewers.")
-        if intent.kind is not None:
-            number = self.question.number + 1 if self.question else 1
-            self.question = Question(number, intent.kind, intent.prompt)
-            self._tally.question = self.question
-            self.reply(self.question.message())
-            return
-        question = self.question
-        if question is None:
-            raise FieldError("action", "No question yet: send an ask with a kind first.")
-        if intent.action == "close":
-            question.open = False
-            self.reply({"type": "ask", "action": "close", "id": question.number})
-        else:
-            self.reply({**question.tally(), "type": "ask", "action": "reveal"})
-
-    def answer(self, viewer: str, value: object) -> None:
-        """A viewer's answer to the room's question (the broker calls this)."""
-        if self.question is not None and self.question.answer(viewer, value):
-            self._tally.changed()
-
     async def _room(self, intent: commands.Room) -> None:
+        lecture = self.lecture
         if intent.action == "close":
-            if self.room is not None:
-                self.room.close()
-                self.reply({"type": "room", "code": self.room.code, "closed": True})
-                self.room = None
-            return
-        if self.room is not None:
-            self.reply(self.room.info())
-            return
-        base = public_base(
-            self.ws.headers.get("host", "127.0.0.1"), self.ws.url.scheme == "wss", self.settings
-        )
-        try:
-            self.room = await self.broker.open(self, base, intent.code)
-        except FieldError as exc:
-            self.reply({"type": "error", **exc.to_json()})
-            return
-        self.reply(self.room.info())
-        if self.history.truncated:  # too long to keep: viewers see the race from here on
-            self.describe("open")
+            lecture.close_room()
+        elif lecture.room is not None:
+            self.reply(lecture.room.info())
+        else:
+            host, secure = self.ws.headers.get("host", "127.0.0.1"), self.ws.url.scheme == "wss"
+            opened = await lecture.open(public_base(host, secure, self.settings), intent.code)
+            if opened and lecture.history.truncated:  # too long to keep: from here on
+                self.describe("open")
 
     def _begin(self, stream: Stream | None) -> None:
         """Stream from step 0: a new race (start) or the same one again (reset)."""
@@ -519,7 +421,7 @@ class Session:
                 if to_client:
                     self._emit(dumps_text(message), public=public)
                 elif public:
-                    self._publish(dumps_text(message))
+                    self.lecture.publish(dumps_text(message))
 
     def _send_frame(self) -> None:
         stream = self.stream
@@ -527,9 +429,7 @@ class Session:
             runs = stream.take_frame()
             if runs is not None:
                 text = dumps_text({"type": "frame", "runs": runs})
-                self.history.add_frame(runs, text)
-                if self.room is not None:
-                    self.room.publish(text, False)
+                self.lecture.publish_frame(runs, text)
                 self._out.put(text)
                 internals = self.internals.after_frame(self.race)
                 if internals is not None:
@@ -565,16 +465,8 @@ class Session:
         Public messages are also recorded for late viewers and published to the session's room.
         """
         if public:
-            self._publish(text)
+            self.lecture.publish(text)
         self._out.put(text)
-
-    def _publish(self, text: str) -> None:
-        new_race = text.startswith(NEW_RACE)
-        if new_race:
-            self.history.clear()
-        self.history.add_text(text)
-        if self.room is not None:
-            self.room.publish(text, new_race)
 
 
 def _loop_time() -> float:
