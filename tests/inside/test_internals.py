@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,6 +12,8 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from server.problems.surfaces import get_surface
+
+from ..server.conftest import session
 
 Msg = dict[str, Any]
 ORIGIN = "http://testserver"
@@ -44,18 +44,7 @@ START: Msg = {
 }
 
 
-@contextmanager
-def connect(client: TestClient) -> Iterator[WebSocketTestSession]:
-    """Past the hello; on leaving, close and wait until the server ended the session (a
-    TestClient cancelling the app mid-cleanup surfaces as a spurious CancelledError)."""
-    with client.websocket_connect("/ws", headers={"origin": ORIGIN}) as ws:
-        assert orjson.loads(ws.receive_text())["type"] == "hello"
-        yield ws
-        ws.close()
-        sessions = client.app.state.sessions  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 10
-        while sessions and time.monotonic() < deadline:
-            time.sleep(0.01)
+connect = session
 
 
 def until(
