@@ -118,7 +118,7 @@ def arg_text(arg: Arg, slot: str, cast: bool) -> str:
     return f"float({text})" if cast and arg.boolean else text
 
 
-def _expr(line: Line, slot: str, scalar: bool) -> str:
+def expr(line: Line, slot: str, scalar: bool) -> str:
     op = line.op
     # Python floats need bools turned into floats where numpy would; numpy columns do not.
     cast = scalar and not line.target.boolean and op != "float"
@@ -143,7 +143,7 @@ def _names(arg: Arg, slots: Sequence[str]) -> set[str]:
 
 
 @dataclass
-class _Statement:
+class Statement:
     target: str
     line: Line
     slot: str
@@ -159,7 +159,7 @@ def render(
     Lines no output depends on are left out. The scalar rendering takes no buffers.
     """
     results = [arg_text(arg, slot, False) for values in outputs for arg, slot in values]
-    statements = _statements(tape, outputs, scalar)
+    statements = statements_of(tape, outputs, scalar)
     texts = [[arg_text(arg, slot, False) for arg, slot in values] for values in outputs]
     buffers, carried = 0, 0
     tail: list[str] = []
@@ -174,7 +174,7 @@ def render(
             kept_out[len(grad) : len(grad) + len(updates)],
             kept_out[len(grad) + len(updates) :],
         )
-    body = ["def step(p, g, s, h, w=None, o=None):", *_unpack(widths, n_hyper)]
+    body = ["def step(p, g, s, h, w=None, o=None):", *unpack(widths, n_hyper)]
     body += [f"    {st.target} = {st.expr}" for st in statements]
     body += tail
     point, loss, grad, gnorm, updates, flat = texts
@@ -185,115 +185,7 @@ def render(
     return "\n".join(body) + "\n", buffers, carried
 
 
-def render_loop(tape: Tape, widths: tuple[int, ...], n_hyper: int, outputs: Outputs) -> str:
-    """Python source of ``run(p, g, s, h, n, put, gtol, stol)``: up to ``n`` scalar updates of
-    one run in one call, the loop around the scalar rendering's body (no call, no tuples).
-
-    It hands ``put`` each new ``(*point, loss, gnorm)`` and returns ``(done, how, p, g, s)``:
-    the updates done, why it returned, and the run's point, gradient and flat state after them.
-    ``how`` is ``"n"`` (all done), ``"error"`` (Python refused update ``done + 1``: the state is
-    from before it), ``"diverged"`` (the last update's loss or gradient norm is not finite; not
-    put) or ``"converged"`` (its gradient norm is at most ``gtol`` and its step at most
-    ``stol`` times one plus the largest coordinate).
-
-    Ufunc calls that depend only on the hyperparameters and the step count (bias corrections)
-    are made once for the whole loop, as numpy columns with one row per update.
-    """
-    statements = _statements(tape, outputs, True)
-    point, loss, grad, gnorm, updates, flat = (
-        [arg_text(arg, slot, False) for arg, slot in values] for values in outputs
-    )
-    names = [f"p_{d}" for d in range(DIM)] + [f"g_{d}" for d in range(DIM)]
-    names += _state_names(widths)
-    state = f"({', '.join(names[:DIM])},), ({', '.join(names[DIM : 2 * DIM])},), "
-    state += f"({', '.join(names[2 * DIM :])},)"
-    prelude, hoisted = _hoist(tape, statements, widths, n_hyper, outputs)
-    body_lines = [
-        f"            {st.target} = _pre_{st.target}[k]"
-        if st.target in hoisted
-        else f"            {st.target} = {st.expr}"
-        for st in statements
-    ]
-    body = [
-        "def run(p, g, s, h, n, put, gtol, stol):",
-        *prelude,
-        *_unpack(widths, n_hyper),
-        "    for k in range(n):",
-        "        try:",
-        *body_lines,
-        "        except (ArithmeticError, ValueError):",
-        f"            return k, 'error', {state}",
-        f"        {', '.join(names)}, = {', '.join([*point, *grad, *flat])},",
-        f"        if not _isfinite({loss[0]} + {gnorm[0]}):",
-        f"            return k + 1, 'diverged', {state}",
-        f"        put(({', '.join(point)}, {loss[0]}, {gnorm[0]}))",
-        f"        if {gnorm[0]} <= gtol and {_largest(updates)} <= stol * (1.0 + {_largest(point)}):",
-        f"            return k + 1, 'converged', {state}",
-        f"    return n, 'n', {state}",
-    ]
-    return "\n".join(body) + "\n"
-
-
-def _largest(values: Sequence[str]) -> str:
-    return f"max({', '.join(f'abs({v})' for v in values)})"
-
-
-def _hoist(
-    tape: Tape,
-    statements: list[_Statement],
-    widths: tuple[int, ...],
-    n_hyper: int,
-    outputs: Outputs,
-) -> tuple[list[str], set[str]]:
-    """Lines computing, before the loop, the ufunc values of every update that depend only on
-    the hyperparameters and the step count, and the names of those values.
-
-    The step count is a per-run state field whose new value is the old plus one; at update k
-    of the loop it is its first value plus k, exactly (integers in floats). The values are
-    computed by the column rendering's code over ``(n,)`` columns, hyperparameters spread to
-    full columns, so numpy takes the loop it takes for the arrays of the numpy update.
-    """
-    flat = outputs[5]
-    names = _state_names(widths)
-    counts = set()
-    producers = {st.target: st for st in statements}
-    for name, (arg, slot) in zip(names, flat, strict=True):
-        st = producers.get(arg_text(arg, slot, False))
-        if st is None or st.line.op != "+" or slot:
-            continue
-        a, b = st.line.args
-        one = [x for x in (a, b) if isinstance(x, Const) and x.value == 1.0]
-        ref = [x for x in (a, b) if isinstance(x, Ref) and x.name == name]
-        if one and ref:
-            counts.add(name)
-    known = set(counts) | {f"h{i}" for i in range(n_hyper)}
-    for st in statements:
-        if not st.line.target.elem and all(u in known for u in st.uses):
-            known.add(st.target)
-    hoisted = {
-        st.target
-        for st in statements
-        if st.target in known and st.line.op.startswith("ufunc:") and set(st.uses) & known
-    }
-    if not hoisted:
-        return [], set()
-    needed = set(hoisted)
-    for st in reversed(statements):
-        if st.target in needed:
-            needed |= set(st.uses)
-    lines = ["    _steps = _arange(n)"]
-    lines += [f"    {name} = s[{names.index(name)}] + _steps" for name in sorted(counts)]
-    lines += [f"    h{i} = _full(n, h[{i}])" for i in range(n_hyper) if f"h{i}" in needed]
-    lines += [
-        f"    {st.target} = {_expr(st.line, st.slot, False)}"
-        for st in statements
-        if st.target in needed and st.target in known
-    ]
-    lines += [f"    _pre_{name} = {name}.tolist()" for name in sorted(hoisted)]
-    return lines, hoisted
-
-
-def _state_names(widths: tuple[int, ...]) -> list[str]:
+def state_names(widths: tuple[int, ...]) -> list[str]:
     return [
         name
         for i, width in enumerate(widths)
@@ -301,19 +193,19 @@ def _state_names(widths: tuple[int, ...]) -> list[str]:
     ]
 
 
-def _unpack(widths: tuple[int, ...], n_hyper: int) -> list[str]:
+def unpack(widths: tuple[int, ...], n_hyper: int) -> list[str]:
     slots = range(DIM)
     lines = [
         f"    {', '.join(f'p_{d}' for d in slots)}, = p",
         f"    {', '.join(f'g_{d}' for d in slots)}, = g",
-        f"    {', '.join(_state_names(widths))}, = s",
+        f"    {', '.join(state_names(widths))}, = s",
     ]
     if n_hyper:
         lines.append(f"    {', '.join(f'h{i}' for i in range(n_hyper))}, = h")
     return lines
 
 
-def _statements(tape: Tape, outputs: Outputs, scalar: bool) -> list[_Statement]:
+def statements_of(tape: Tape, outputs: Outputs, scalar: bool) -> list[Statement]:
     """The lines some output depends on, written out per coordinate slot."""
     slots = [str(d) for d in range(DIM)]
     live = {arg_text(arg, slot, False) for values in outputs for arg, slot in values}
@@ -324,12 +216,12 @@ def _statements(tape: Tape, outputs: Outputs, scalar: bool) -> list[_Statement]:
             for arg in line.args:
                 live |= _names(arg, slots)
     return [
-        _Statement(
+        Statement(
             arg_text(line.target, slot, False),
             line,
             slot,
             [arg_text(a, slot, False) for a in line.args if isinstance(a, Ref)],
-            _expr(line, slot, scalar),
+            expr(line, slot, scalar),
         )
         for line in reversed(kept)
         for slot in (slots if line.target.elem else [""])
@@ -337,7 +229,7 @@ def _statements(tape: Tape, outputs: Outputs, scalar: bool) -> list[_Statement]:
 
 
 def _write_carried(
-    statements: list[_Statement], results: list[str], columns: set[str], first: int, tail: list[str]
+    statements: list[Statement], results: list[str], columns: set[str], first: int, tail: list[str]
 ) -> int:
     """Put every returned whole column (gradient, step, state) in a buffer ``o[first + j]``.
 
@@ -362,7 +254,7 @@ def _write_carried(
     return count
 
 
-def _write_recorded(statements: list[_Statement], recorded: list[str]) -> list[str]:
+def _write_recorded(statements: list[Statement], recorded: list[str]) -> list[str]:
     """Compute the new point, loss and gradient norm straight into ``o`` (the engine's record).
 
     Returns the statements that copy those values that are not computed by an operation.
@@ -380,7 +272,7 @@ def _write_recorded(statements: list[_Statement], recorded: list[str]) -> list[s
     return tail
 
 
-def _writable(st: _Statement) -> bool:
+def _writable(st: Statement) -> bool:
     line = st.line
     return not line.target.boolean and (line.op in _OUT_FORMS or line.op.startswith("ufunc:"))
 
@@ -405,7 +297,7 @@ _OUT_FORMS = {
 }
 
 
-def _use_buffers(statements: list[_Statement], results: set[str]) -> tuple[int, set[str]]:
+def _use_buffers(statements: list[Statement], results: set[str]) -> tuple[int, set[str]]:
     """Make the column code write its temporaries into reused work buffers ``w[k]``.
 
     A fresh 80 kB temporary per operation costs far more than the arithmetic (freed memory goes
@@ -456,7 +348,7 @@ def _use_buffers(statements: list[_Statement], results: set[str]) -> tuple[int, 
     return len(holders), columns
 
 
-def _branches(st: _Statement) -> list[str]:
+def _branches(st: Statement) -> list[str]:
     return [arg_text(a, st.slot, False) for a in st.line.args[1:] if isinstance(a, Ref)]
 
 

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from server.fastpath.render import HELPERS, QUIET, Outputs, render, render_loop
+from server.fastpath.loop import render_loop
+from server.fastpath.render import HELPERS, QUIET, Outputs, render
 from server.fastpath.trace import DIM, Arg, Ref, Sym, Tape, Untraceable, constant, is_elem
 from server.optim.base import Array, Optimizer, State
 from server.optim.validation import check_values
@@ -48,7 +49,7 @@ class ScalarStep:
     nothing. The caller must not pass as ``o`` memory the inputs live in.
 
     ``loop_fn(params, grad, state, hyper, n, put, gtol, stol)`` is ``fn`` applied up to ``n`` times
-    in one call (see :func:`server.fastpath.render.render_loop`), for long runs alone.
+    in one call (see :func:`server.fastpath.loop.render_loop`), for long runs alone.
     """
 
     fn: StepFn
