@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from server.analysis.stability import edge
 from server.engine import Race, RunConfig, RunStatus, Stop
+from server.live.streams import Stream, SurfaceStream
 from server.problems.factory import Built
 
 Samples = Sequence[tuple[int, float]]  # (step, loss), oldest first
@@ -112,3 +114,15 @@ def explain(stop: Stop, race: Race, built: Built, recent: Samples = ()) -> str:
         f"Converged at step {stop.step}: the gradient is practically zero and the steps "
         "have stopped moving."
     )
+
+
+def stop_event(stop: Stop, stream: Stream, built: Built) -> dict[str, Any]:
+    """The ``event`` message of a stopped run, with plain words on why."""
+    recent = stream.watch.recent(stop.run) if isinstance(stream, SurfaceStream) else ()
+    return {
+        "type": "event",
+        "run": stop.run,
+        "event": stop.status.value,
+        "step": stop.step,
+        "message": explain(stop, stream.race, built, recent),
+    }

@@ -28,7 +28,7 @@ from server.jsonenc import dumps_text
 from server.live import commands
 from server.live.broker import Broker, InProcessBroker
 from server.live.clock import RaceClock
-from server.live.explain import explain
+from server.live.explain import stop_event
 from server.live.lecture import Lecture
 from server.live.network_stream import NetworkStream
 from server.live.outbox import Outbox
@@ -45,14 +45,7 @@ _ids = itertools.count(1)
 # One worker thread for every heavy stream: trainings queue behind each other instead of
 # several threads contending with the event loop for the GIL.
 HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-heavy")
-PUBLIC = {
-    "race",
-    "frame",
-    "event",
-    "status",
-    "ack",
-    "ask",
-}  # what a lecture room's viewers also receive
+PUBLIC = {"race", "frame", "event", "status", "ack", "ask"}  # what room viewers also get
 TASK_PREFIX = "gradscape-session-"
 log = logging.getLogger("gradscape.session")
 
@@ -60,7 +53,7 @@ log = logging.getLogger("gradscape.session")
 class Session:
     def __init__(self, ws: WebSocket, settings: Settings, broker: Broker | None = None) -> None:
         self.ws = ws
-        self._settings = settings
+        self.settings = settings
         self.lecture = Lecture(broker or InProcessBroker(), settings.room_history_bytes, self.reply)
         self.id = next(_ids)
         self.stream: Stream | None = None
@@ -84,10 +77,6 @@ class Session:
         self.tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def settings(self) -> Settings:
-        return self._settings
 
     async def run(self) -> None:
         """Serve the accepted websocket until either side ends it; always clean up."""
@@ -439,25 +428,12 @@ class Session:
         if self._stops:
             stops, self._stops = self._stops, []
             for stop in stops:
-                self._emit(dumps_text(self._event(stop)))
+                assert self.stream is not None and self.built is not None
+                self._emit(dumps_text(stop_event(stop, self.stream, self.built)))
         if self._announce_done:
             self._announce_done = False
             self.status()
             self._flush()
-
-    def _event(self, stop: Stop) -> dict[str, Any]:
-        assert self.race is not None and self.built is not None
-        recent = (
-            self.stream.watch.recent(stop.run) if isinstance(self.stream, SurfaceStream) else ()
-        )
-        message = explain(stop, self.race, self.built, recent)
-        return {
-            "type": "event",
-            "run": stop.run,
-            "event": stop.status.value,
-            "step": stop.step,
-            "message": message,
-        }
 
     def _emit(self, text: str, public: bool = True) -> None:
         """Send one message now, or queue it behind a send still waiting for the client.
