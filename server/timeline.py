@@ -46,7 +46,8 @@ class Advancing(Protocol):
 def check_changes(config: RunConfig, changes: Sequence[ChangeSpec], max_steps: int) -> list[Change]:
     """Validate one run's timeline (fields relative to the run: ``changes[1].hyper.lr``).
 
-    Steps start at 1, never decrease and stay within ``max_steps``; each change's
+    Steps start at 1, never decrease and stay within ``max_steps + 1`` (a change acked after
+    the race's last update moves no point, but a reset folds it in like the others); each change's
     hyperparameters are checked on top of the run's settings at that point, as ``set`` does.
     """
     out: list[Change] = []
@@ -61,9 +62,11 @@ def check_changes(config: RunConfig, changes: Sequence[ChangeSpec], max_steps: i
                 if j
                 else f"{where}.step must be at least 1 (the first update)",
             )
-        if c.step > max_steps:
+        if c.step > max_steps + 1:  # max_steps + 1: a set after the last update (no point)
             raise FieldError(
-                f"{where}.step", f"{where}.step {c.step} is beyond max_steps {max_steps}"
+                f"{where}.step",
+                f"{where}.step {c.step} is beyond max_steps {max_steps} "
+                "(or max_steps + 1, for a change made after the last update)",
             )
         if not (c.hyper or "schedule" in c.model_fields_set or c.noise is not None):
             raise FieldError(where, f"{where} changes nothing (give hyper, schedule or noise)")

@@ -251,3 +251,27 @@ def test_a_bad_timeline_is_refused_naming_the_field(
         assert words in err["message"]
         send(ws, START)  # the connection stays usable
         assert until(ws, lambda m: m["type"] == "ack")["of"] == "start"
+
+
+def test_a_change_acked_after_the_last_update_replays_and_exports(client: TestClient) -> None:
+    """A set sent after the race is done is acked at max_steps + 1: it moves no point, and its
+    link (what the page then holds) must replay and export, not be refused."""
+    with session(client) as ws:
+        seen: list[Msg] = []
+        send(ws, START)
+        to_done(ws, seen)
+        send(ws, {"type": "set", **SETS[0]})
+        ack = until(ws, lambda m: m["type"] in ("ack", "error"), seen)
+        live = paths(seen)
+    assert ack["type"] == "ack" and ack["step"] == START["max_steps"] + 1
+    acked = [(SETS[0], ack["step"])]
+    with session(client) as ws:
+        seen = []
+        send(ws, {**START, "runs": with_changes(acked)})
+        to_done(ws, seen)
+        assert not [m for m in seen if m["type"] == "error"]
+        assert paths(seen) == live
+    exported = compute(parse_hash(link_of(acked)), max_steps=10_000, grid_points=8)
+    for run in exported.runs:
+        want = np.column_stack([live[run.id]["x"], live[run.id]["y"], live[run.id]["loss"]])
+        np.testing.assert_array_equal(run.points, want)
