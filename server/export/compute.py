@@ -248,6 +248,12 @@ def compute(
 
     ``progress(done, total)`` is called before the first step and after every block of steps.
     """
+    if state.mode != "surface":
+        raise FieldError(
+            "mode",
+            f"export supports surface races; mode={state.mode} races (networks, regression) "
+            "cannot be exported yet",
+        )
     if state.steps > max_steps:
         raise FieldError("steps", f"steps {state.steps} is above the export limit {max_steps}")
     built = problem_of(state)

@@ -7,19 +7,21 @@ Where the page would silently keep a default for a value it cannot read, this ra
 :class:`~server.errors.FieldError` naming the hash field instead: an export should not quietly
 compute something else. Keys the page does not know are ignored, as the page ignores them.
 
-Only surface races (a named surface or a custom formula) are described here; a network or
-regression hash raises a FieldError on ``mode``.
+Surface races (a named surface or a custom formula) and network races (``mode=network`` with its
+``net=`` field, server/export/net_state.py: MLPs, the digits CNN, the sequence RNN) are described
+here; a regression hash raises a FieldError on ``mode``. Only surface races export as files.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from server.errors import FieldError
+from server.export.jsvalues import esc, js_number, read_number, unesc
+from server.export.net_state import DEFAULT_NET, NetState, format_net, parse_net
 
 CUSTOM = "custom"
 MAX_RUNS = 8
@@ -72,12 +74,15 @@ DEFAULT_RUNS: tuple[RunState, ...] = (
     RunState("adam", {"lr": 0.05}),
     RunState("momentum", {"lr": 0.0005}),
 )
+# a network hash without runs gets the network mode's first race (state.js DEFAULT_RUNS_BY_MODE)
+NETWORK_RUNS: tuple[RunState, ...] = (RunState("adam", {"lr": 0.02}), RunState("sgd", {"lr": 0.5}))
 
 
 @dataclass(frozen=True)
 class ExportState:
-    """A surface race: what a hash fixes. Defaults are the page's (state.js FIELDS)."""
+    """A race: what a hash fixes. Defaults are the page's (state.js FIELDS)."""
 
+    mode: str = "surface"  # or "network" (then ``net`` is the problem and there is no start)
     surface: str = "rosenbrock"  # a surface name, or CUSTOM for the formula ``expr``
     params: Mapping[str, float] = field(default_factory=dict)
     expr: str = ""
@@ -89,6 +94,7 @@ class ExportState:
     view: str = "contour"
     runs: tuple[RunState, ...] = DEFAULT_RUNS
     changes: tuple[ChangeState, ...] = ()
+    net: NetState = DEFAULT_NET
 
     def run_changes(self, index: int) -> list[dict[str, object]]:
         """The ``changes`` of run ``index`` in a ``start`` message."""
@@ -109,69 +115,7 @@ def run_id(index: int) -> str:
     return RUN_IDS[index] if index < len(RUN_IDS) else f"r{index}"
 
 
-# --- JavaScript's reading and writing of values -------------------------------------------
-
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_RADIX = {"0x": 16, "0o": 8, "0b": 2}
-_MALFORMED_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-def read_number(text: str) -> float | None:
-    """``Number(text)`` when finite, else None (the page's ``readNumber``)."""
-    s = text.strip()
-    if s == "":
-        return None
-    value: float
-    if _DECIMAL.fullmatch(s):
-        value = float(s)
-    elif s[:2].lower() in _RADIX and re.fullmatch(r"[0-9A-Za-z]+", s[2:]):
-        try:
-            value = float(int(s[2:], _RADIX[s[:2].lower()]))
-        except (ValueError, OverflowError):
-            return None
-    else:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def unesc(text: str) -> str:
-    """``decodeURIComponent`` with ``+`` as a space; malformed text comes back unchanged."""
-    if _MALFORMED_ESCAPE.search(text):
-        return text
-    try:
-        return unquote(text.replace("+", "%20"), errors="strict")
-    except UnicodeDecodeError:
-        return text
-
-
-def esc(text: str) -> str:
-    """``encodeURIComponent``."""
-    return quote(text, safe="-_.!~*'()")
-
-
-def js_number(v: float) -> str:
-    """``String(v)`` of a JavaScript number: shortest round-trip digits, JS exponent rules."""
-    if v == 0:
-        return "0"
-    if not math.isfinite(v):
-        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
-    sign = "-" if v < 0 else ""
-    mantissa, _, exp = repr(abs(v)).partition("e")
-    whole, _, frac = mantissa.partition(".")
-    all_digits = whole + frac
-    lead = len(all_digits) - len(all_digits.lstrip("0"))
-    digits = all_digits.strip("0")
-    n = len(whole) + (int(exp) if exp else 0) - lead  # value = 0.<digits> * 10**n
-    k = len(digits)
-    if k <= n <= 21:
-        return sign + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * (-n) + digits
-    e = n - 1
-    tail = f"e{'+' if e > 0 else '-'}{abs(e)}"
-    return sign + digits[0] + ("." + digits[1:] if k > 1 else "") + tail
+# --- values ------------------------------------------------------------------------------
 
 
 def _read_scalar(text: str) -> Scalar:
@@ -314,7 +258,7 @@ def parse_hash(text: str, *, max_steps: int | None = None, max_runs: int = MAX_R
     """Read a hash (with or without ``#``, or a URL ending in one) into an ExportState.
 
     Raises FieldError naming the hash field (``seed``, ``p.kappa``, ``run[1].noise``, ...) for a
-    value the page could not have written, and on ``mode`` for a network or regression race.
+    value the page could not have written, and on ``mode`` for a regression race.
     """
     found: dict[str, list[str]] = {}
     for part in _split_hash(text).split("&"):
@@ -328,15 +272,16 @@ def parse_hash(text: str, *, max_steps: int | None = None, max_runs: int = MAX_R
         return texts[-1] if texts else None
 
     mode = last("mode")
-    if mode is not None and mode != "surface":
-        if mode in ("network", "regression"):
-            raise FieldError(
-                "mode",
-                f"export supports surface races; mode={mode} races (networks, regression) "
-                "cannot be exported yet",
-            )
-        raise FieldError("mode", f"mode={mode!r} is unknown (surface, network or regression)")
     values: dict[str, object] = {}
+    if mode == "regression":
+        raise FieldError("mode", "mode=regression races cannot be read here yet")
+    if mode == "network":
+        values["mode"] = mode
+        values["runs"] = NETWORK_RUNS
+        if (v := last("net")) is not None:
+            values["net"] = parse_net(v)
+    elif mode is not None and mode != "surface":
+        raise FieldError("mode", f"mode={mode!r} is unknown (surface, network or regression)")
     if (v := last("surface")) is not None:
         values["surface"] = unesc(v)
     if (v := last("p")) is not None:
@@ -373,26 +318,21 @@ def parse_hash(text: str, *, max_steps: int | None = None, max_runs: int = MAX_R
         runs = len(values.get("runs", DEFAULT_RUNS))  # type: ignore[arg-type]
         values["changes"] = tuple(_change(i, t, runs) for i, t in enumerate(texts))
     state = ExportState(**values)  # type: ignore[arg-type]
-    if state.custom and not state.expr:
+    if state.mode == "surface" and state.custom and not state.expr:
         raise FieldError("expr", "surface=custom needs a formula in expr")
     return state
 
 
 def format_hash(state: ExportState) -> str:
     """The hash the page writes for ``state`` (without ``#``): ``formatHash`` of state.js."""
-    parts = [f"surface={esc(state.surface)}"]
-    if state.params:
-        parts.append("p=" + ",".join(f"{esc(k)}:{js_number(v)}" for k, v in state.params.items()))
-    if state.expr:
-        parts.append(f"expr={esc(state.expr)}")
-    if state.domain is not None:
-        parts.append("domain=" + ",".join(js_number(v) for pair in state.domain for v in pair))
-    if state.start is not None:
-        parts.append(f"start={js_number(state.start[0])},{js_number(state.start[1])}")
+    if state.mode == "network":  # no surface, start or view: the network is the problem
+        parts = ["mode=network", f"net={format_net(state.net)}"]
+    else:
+        parts = _surface_parts(state)
     parts += [f"seed={state.seed}", f"steps={state.steps}"]
     if state.speed != 60:
         parts.append(f"speed={js_number(state.speed)}")
-    if state.view != "contour":
+    if state.mode != "network" and state.view != "contour":
         parts.append(f"view={state.view}")
     for r in state.runs:
         items = [esc(r.optimizer), *_write_items(r.hyper, r.noise or None, r.schedule, False)]
@@ -402,6 +342,19 @@ def format_hash(state: ExportState) -> str:
         items += _write_items(c.hyper, c.noise, c.schedule, c.schedule_set)
         parts.append("chg=" + ",".join(items))
     return "&".join(parts)
+
+
+def _surface_parts(state: ExportState) -> list[str]:
+    parts = [f"surface={esc(state.surface)}"]
+    if state.params:
+        parts.append("p=" + ",".join(f"{esc(k)}:{js_number(v)}" for k, v in state.params.items()))
+    if state.expr:
+        parts.append(f"expr={esc(state.expr)}")
+    if state.domain is not None:
+        parts.append("domain=" + ",".join(js_number(v) for pair in state.domain for v in pair))
+    if state.start is not None:
+        parts.append(f"start={js_number(state.start[0])},{js_number(state.start[1])}")
+    return parts
 
 
 def _write_items(

@@ -301,9 +301,9 @@ class DeepProblem:
                 f"conv {c.filters} filters {c.kernel}x{c.kernel} (stride {c.stride}, padding "
                 f"{c.padding}) - relu{pool} - dense {CLASSES} ({self.dim:,} weights)"
             )
-        readout = "last step" if c.dataset == "adding" else "every step"
+        readout = "the last step" if c.dataset == "adding" else "every step"
         return (
-            f"tanh RNN, {c.hidden} hidden units over {c.steps} steps - linear readout at the "
+            f"tanh RNN, {c.hidden} hidden units over {c.steps} steps - linear readout at "
             f"{readout} ({self.dim:,} weights)"
         )
 
