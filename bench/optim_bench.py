@@ -14,9 +14,10 @@ formula written in torch, ``zero_grad``, ``backward`` and ``torch.optim.X.step``
 hyperparameters from the same starts, ``torch.set_num_threads(1)``. Before timing, both sides
 run the same steps and their points must agree (the benchmark stops otherwise).
 
-REST: ``POST /api/trajectory`` for ``REST_STEPS`` steps through the real ASGI app (httpx's
-``ASGITransport``: request parsing, validation, the race, JSON encoding, gzip, the response body
-received and gunzipped; not the client's JSON parsing), per step: the first call of a fresh process (each optimizer in its own process, so
+REST: ``POST /api/trajectory`` for ``REST_STEPS`` steps through the real ASGI app, started up as
+uvicorn starts it (its lifespan), through httpx's ``ASGITransport`` (request parsing, validation,
+the race, JSON encoding, gzip, the response body received and gunzipped; not the client's JSON
+parsing), per step: the first call of a fresh process (each optimizer in its own process, so
 compiling its update is included), then the median of warm calls, each against torch blocks
 timed in that same process.
 
@@ -203,8 +204,12 @@ def rest_run(case: Case) -> tuple[float, list[float], list[float]]:
     }
 
     async def calls() -> tuple[float, list[float], list[float]]:
-        transport = httpx.ASGITransport(app=create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        app = create_app()
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),  # start-up as served (ASGITransport skips it)
+            httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+        ):
 
             async def call() -> float:
                 start = time.perf_counter()

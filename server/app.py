@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +20,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from server import __version__, apischema
+from server import __version__, apischema, heap
 from server.errors import FieldError, from_errors
 from server.jsonenc import ORJSONResponse
 from server.live.broker import Broker, InProcessBroker
@@ -67,6 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await broker.start()
+        # The first request to a sync route would otherwise import anyio's backend and start
+        # its thread pool (15 ms), then pay for collecting every start-up object (heap.py).
+        await anyio.to_thread.run_sync(lambda: None)
+        heap.settle()
         try:
             yield
         finally:

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from server import heap
 from server.engine import Chunk, Race, RunStatus, Stop
 from server.optim.schedules import Schedule
 from server.problems.base import Array
@@ -215,6 +216,7 @@ class NetworkStream:
             twin.params.append(model.params())
             twin.loss.append(model.loss())
             twins.append(twin)
+        heap.settle()  # torch was imported just now, the first time in this process
         return twins
 
     def _retune(
