@@ -119,12 +119,14 @@ class ProgressBar:
 
 
 def export_from_state(args: argparse.Namespace) -> int:
-    """Write the race of a URL-hash state as html, csv, json or gif (to -o FILE or stdout)."""
+    """Write the race of a URL-hash state as html, csv, json or gif, or as the code that
+    reproduces it (numpy, torch, ipynb), to -o FILE or stdout."""
     from server.export import export_hash
 
     settings = Settings()
     suffix = Path(args.output or "").suffix.lstrip(".").lower()
-    fmt = args.format or (suffix if suffix in ("html", "csv", "json", "gif") else "html")
+    by_suffix = {"html": "html", "csv": "csv", "json": "json", "gif": "gif", "ipynb": "ipynb"}
+    fmt = args.format or by_suffix.get(suffix, "numpy" if suffix == "py" else "html")
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     try:
         file = export_hash(
@@ -158,7 +160,10 @@ def export(args: argparse.Namespace) -> int:
         return export_from_state(args)
     args.format = args.format or "json"
     if args.format not in ("json", "csv") or args.output is not None:
-        print("error: --format html|gif and -o need --state '<url hash>'", file=sys.stderr)
+        print(
+            "error: --format html|gif|numpy|torch|ipynb and -o need --state '<url hash>'",
+            file=sys.stderr,
+        )
         return 2
     hyper: dict[str, float | bool] = {}
     for item in args.hyper:
@@ -218,7 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export",
         help="export a race (--state '<url hash>') or compute one run offline",
         description="With --state, compute the race of a Gradscape link (the URL, or its hash) "
-        "and write it as html, csv, json or gif to -o FILE (default stdout); a progress bar "
+        "and write it as html, csv, json or gif, or as code that reproduces it: numpy or torch "
+        "(a standalone script printing the csv) or ipynb (a notebook with both), to -o FILE "
+        "(default stdout; a .py FILE means numpy); a progress bar "
         "goes to stderr when it is a terminal. Without --state, print one run's path as json "
         "or csv from the flags below.",
     )
@@ -235,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.add_argument("--seed", type=int, default=0)
     out.add_argument(
         "--format",
-        choices=["json", "csv", "html", "gif"],
+        choices=["json", "csv", "html", "gif", "numpy", "torch", "ipynb"],
         help="with --state: default from -o's extension, else html; without: json",
     )
     out.set_defaults(func=export)

@@ -8,6 +8,11 @@ from server.errors import FieldError
 from server.export.compute import Progress, compute
 from server.export.gif import render_gif
 from server.export.html import render_html
+from server.export.notebook import notebook_bytes
+from server.export.pysource import Unexportable
+from server.export.race_spec import script_race
+from server.export.scripts_numpy import numpy_script
+from server.export.scripts_torch import torch_script
 from server.export.state import MAX_RUNS, ExportState, parse_hash
 from server.export.tables import to_csv, to_json
 
@@ -16,7 +21,13 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "gif": "image/gif",
+    "numpy": "text/x-python; charset=utf-8",
+    "torch": "text/x-python; charset=utf-8",
+    "ipynb": "application/x-ipynb+json",
 }
+SCRIPTS = ("numpy", "torch", "ipynb")
+"""Formats written as code that reproduces the race (server/export/scripts_*.py, notebook.py)."""
+SUFFIXES = {"numpy": "-numpy.py", "torch": "-torch.py", "ipynb": ".ipynb"}
 FORMATS = tuple(MEDIA_TYPES)
 
 
@@ -42,8 +53,11 @@ def export_state(
     link: str | None = None,
     progress: Progress | None = None,
 ) -> ExportFile:
-    """Compute the race of ``state`` and write it as ``fmt`` (html, csv, json or gif)."""
+    """Compute the race of ``state`` and write it as ``fmt`` (html, csv, json or gif), or write
+    the code that computes it (numpy, torch, ipynb)."""
     check_format(fmt)
+    if fmt in SCRIPTS:
+        return _script(state, fmt, max_steps=max_steps, max_runs=max_runs)
     result = compute(state, max_steps=max_steps, max_runs=max_runs, progress=progress)
     if fmt == "csv":
         content = to_csv(result)
@@ -54,6 +68,22 @@ def export_state(
     else:
         content = render_gif(result)
     return ExportFile(content, MEDIA_TYPES[fmt], f"gradscape-{state.name}.{fmt}")
+
+
+def _script(state: ExportState, fmt: str, *, max_steps: int, max_runs: int) -> ExportFile:
+    if state.steps > max_steps:
+        raise FieldError("steps", f"steps {state.steps} is above the export limit {max_steps}")
+    race = script_race(state, max_runs=max_runs)
+    try:
+        if fmt == "numpy":
+            content = numpy_script(race).encode()
+        elif fmt == "torch":
+            content = torch_script(race).encode()
+        else:
+            content = notebook_bytes(race)
+    except Unexportable as exc:
+        raise FieldError("format", f"this race cannot be written as {fmt}: {exc}") from None
+    return ExportFile(content, MEDIA_TYPES[fmt], f"gradscape-{state.name}{SUFFIXES[fmt]}")
 
 
 def export_hash(

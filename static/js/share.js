@@ -2,7 +2,8 @@
 /**
  * The share dialog: the link to this exact race with its QR code (drawn by the server, no
  * internet needed), an iframe snippet for slides with a choice of controls and size, and the
- * exports: the server's files (standalone HTML, CSV, JSON, GIF) and each plot as PNG or SVG,
+ * exports: the server's files (standalone HTML, CSV, JSON, GIF; the numpy and PyTorch scripts and
+ * the notebook that reproduce the race) and each plot as PNG or SVG,
  * drawn by Plotly itself.
  */
 import { ModalDialog } from './dialog.js';
@@ -17,7 +18,9 @@ import { formatHash } from './state.js';
 
 /** Longest link the server draws a QR code for (server/routes/share.py, MAX_QR_TEXT). */
 export const QR_MAX = 2000;
-export const EXPORT_FORMATS = ['html', 'csv', 'json', 'gif'];
+export const EXPORT_FORMATS = ['html', 'csv', 'json', 'gif', 'numpy', 'torch', 'ipynb'];
+/** @type {Record<string, string>} The file name's ending per format (the scripts are Python files). */
+export const EXPORT_SUFFIXES = { numpy: '-numpy.py', torch: '-torch.py', ipynb: '.ipynb' };
 const LOCAL_HOSTS = ['127.0.0.1', 'localhost', '[::1]', '::1'];
 const TITLE = 'Gradscape: gradient descent, live';
 
@@ -48,7 +51,7 @@ export function embedLink(state, origin, controls, present) {
   return `${origin}/embed${formatHash({ ...sharedState(state), controls, present })}`;
 }
 
-/** @param {AppState} state @param {string} format  html | csv | json | gif */
+/** @param {AppState} state @param {string} format  html | csv | json | gif | numpy | torch | ipynb */
 export function exportLink(state, format) {
   const hash = formatHash(sharedState(state)).slice(1);
   return `/api/export?state=${encodeURIComponent(hash)}&format=${format}`;
@@ -195,7 +198,7 @@ export class ShareDialog {
       const link = /** @type {HTMLAnchorElement} */ (a);
       const format = link.dataset.format ?? 'json';
       link.href = exportLink(state, format);
-      link.download = `gradscape-race.${format}`;
+      link.download = `gradscape-race${EXPORT_SUFFIXES[format] ?? `.${format}`}`;
     }
     this.fillImages();
   }
