@@ -32,7 +32,7 @@ Array = np.ndarray[Any, np.dtype[np.float64]]
 Progress = Callable[[int, int], None]
 """Called with (steps done, total steps) as the race advances."""
 
-GRID_POINTS = 120  # the page's contour grid (controller.js GRID_POINTS)
+GRID_POINTS = 120  # the page's contour grid (surfacecommands.js GRID_POINTS)
 BLOCK = 500  # steps advanced between two progress reports
 
 

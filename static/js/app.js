@@ -2,6 +2,12 @@
 /**
  * Entry point: reads the state from the URL, asks for the specs and the surface at once, draws the
  * contour as soon as it can, then builds the panels and connects. Only wiring lives here.
+ *
+ * Where a new view hooks in: build it here and add it to `parts` (its type to `Parts` in
+ * controller.js); feed it from the command module of its job: a network race's messages in
+ * networkcommands.js (`problemMessage`, `clearRace`), the runs' names and colours in
+ * racecommands.js (`updateLegends`), its visibility per mode in viewcommands.js (`applyMode`);
+ * draw it each frame in render.js.
  */
 import * as api from './api.js';
 import { parseHash } from './state.js';
@@ -18,7 +24,8 @@ import { bindKeys, toggleFullscreen } from './keyboard.js';
 import { SurfacePanel } from './surfacepanel.js';
 import { RunCards } from './runcards.js';
 import { RacePanel } from './racepanel.js';
-import { Controller, surfaceFor } from './controller.js';
+import { Controller } from './controller.js';
+import { surfaceFor } from './surfacecommands.js';
 import { startRenderLoop } from './render.js';
 import { BoundaryView } from './boundaryview.js';
 import { NetCurvesView } from './netcharts.js';
@@ -77,7 +84,7 @@ async function main() {
   /** @type {Controller} */
   let app;
   const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => {
-    if (!room) app.pickStart(x, y);
+    if (!room) app.surfaceCmds.pickStart(x, y);
   });
   const first = await firstSurface;
   if (first) {
@@ -89,7 +96,7 @@ async function main() {
     open: (reconnected) => {
       setConnection('open', 'Connected');
       viewer?.opened();
-      app.connected(reconnected);
+      app.raceCmds.connected(reconnected);
       if (reconnected) roomPanel?.reconnected();
       overlay?.connected();
     },
@@ -120,19 +127,19 @@ async function main() {
     room || !roomButton ? null : new RoomPresenter(/** @type {HTMLButtonElement} */ (roomButton), byId('room-panel'), connection);
   const race = new Race(connection, store, {
     clock: (clock, step) => app.p.toolbar.setPlaying(clock === 'running' && race.playing),
-    event: (run, event, step, message) => app.runEvent(run, event, step, message),
-    error: (message, field, run) => app.serverError(message, field, run),
-    applied: (run, step, text, change) => app.applied(run, step, text, change),
-    hello: (limits) => app.hello(limits),
-    started: (ack) => app.started(ack),
-    problem: (msg) => app.problemMessage(msg),
+    event: (run, event, step, message) => app.raceCmds.runEvent(run, event, step, message),
+    error: (message, field, run) => app.raceCmds.serverError(message, field, run),
+    applied: (run, step, text, change) => app.raceCmds.applied(run, step, text, change),
+    hello: (limits) => app.raceCmds.hello(limits),
+    started: (ack) => app.netCmds.started(ack),
+    problem: (msg) => app.netCmds.problemMessage(msg),
   });
   const toolbar = new Toolbar({
-    togglePlay: () => app.togglePlay(),
-    step: () => app.stepOnce(),
-    reset: () => app.reset(),
-    speed: (v, final) => app.setSpeed(v, final),
-    view: (v) => app.setView(v),
+    togglePlay: () => app.raceCmds.togglePlay(),
+    step: () => app.raceCmds.stepOnce(),
+    reset: () => app.raceCmds.reset(),
+    speed: (v, final) => app.raceCmds.setSpeed(v, final),
+    view: (v) => app.viewCmds.setView(v),
     fullscreen: () => toggleFullscreen(byId('stage')),
   });
   const boundary = new BoundaryView(
@@ -156,7 +163,7 @@ async function main() {
     netLoss: new NetCurvesView(byId('net-loss-chart'), 'loss'),
     netAcc: new NetCurvesView(byId('acc-chart'), 'acc'),
     regression: new RegressionView(byId('regression-data')),
-    modes: new ModeSwitch(byId('mode-switch'), (mode) => app.pickMode(mode)),
+    modes: new ModeSwitch(byId('mode-switch'), (mode) => app.viewCmds.pickMode(mode)),
   };
 
   /** @type {{surfaces: api.SurfaceSpec[], optimizers: api.OptimizerSpec[], schedules: api.ScheduleSpec[]}} */
@@ -177,41 +184,41 @@ async function main() {
   byId('run-cards').addEventListener('change', () => codePanel.refresh());
   const backprop = new BackpropView(app);
   byId('backprop-button').addEventListener('click', () => backprop.open());
-  state = app.checked(state);
+  state = app.url.checked(state);
   app.state = state;
-  app.writeHash('replace');
+  app.url.write('replace');
   app.attach({
     surface: new SurfacePanel(byId('surface-panel'), specs.surfaces, {
-      surface: (name) => app.pickSurface(name),
-      param: (name, value, final) => app.surfaceParam(name, value, final),
-      expression: (text, example) => app.drawFormula(text, example),
+      surface: (name) => app.surfaceCmds.pickSurface(name),
+      param: (name, value, final) => app.surfaceCmds.surfaceParam(name, value, final),
+      expression: (text, example) => app.surfaceCmds.drawFormula(text, example),
       examples: () => api.expressionExamples(),
     }),
     runs: new RunCards(byId('run-cards'), /** @type {HTMLButtonElement} */ (byId('add-run')), specs, {
-      change: (c) => app.runChanged(c),
-      remove: (i) => app.removeRun(i),
-      add: () => app.addRun(),
+      change: (c) => app.raceCmds.runChanged(c),
+      remove: (i) => app.raceCmds.removeRun(i),
+      add: () => app.raceCmds.addRun(),
       code: (i) => codePanel.open(i),
     }),
     race: new RacePanel({
       seed: (seed) => app.change({ seed }),
       steps: (steps) => app.change({ steps }),
       start: (start) => app.change({ start }),
-      copyLink: () => app.copyLink(),
+      copyLink: () => app.url.copyLink(),
     }),
-    network: new NetworkPanel(byId('network-panel'), { change: (net) => app.changeNetwork(net) }),
-    regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.changeRegression(reg) }),
+    network: new NetworkPanel(byId('network-panel'), { change: (net) => app.netCmds.changeNetwork(net) }),
+    regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.surfaceCmds.changeRegression(reg) }),
   });
-  app.showView(state.view);
+  app.viewCmds.showView(state.view);
   const presenter = new Presenter(app);
   const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
   byId('share-button').addEventListener('click', () => share?.open());
   setupEmbed(app);
   if (state.present) presenter.set(true, false);
   if (!room) bindKeys({
-    togglePlay: () => app.togglePlay(),
-    step: () => app.stepOnce(),
-    reset: () => app.reset(),
+    togglePlay: () => app.raceCmds.togglePlay(),
+    step: () => app.raceCmds.stepOnce(),
+    reset: () => app.raceCmds.reset(),
     fullscreen: () => toggleFullscreen(byId('stage')),
     share: share ? () => share.open() : undefined,
     present: isEmbedded() ? undefined : () => presenter.toggle(),
@@ -220,8 +227,8 @@ async function main() {
   });
   startRenderLoop(app);
 
-  const ok = await app.firstSurface(first);
-  if (ok && !room) app.startRace();
+  const ok = await app.surfaceCmds.first(first);
+  if (ok && !room) app.raceCmds.startRace();
   viewer?.attach(app);
   connection.connect();
 

@@ -45,7 +45,7 @@ function codeBlock(title, code, values) {
 
 export class CodePanel {
   /**
-   * @param {{state: AppState, shownRuns: () => RunState[]}} app  read only: the panel never changes the race
+   * @param {{state: AppState, raceCmds: {shownRuns: () => RunState[]}}} app  read only: the panel never changes the race
    * @param {{optimizers: OptimizerSpec[], surfaces: import('./api.js').SurfaceSpec[]}} specs
    */
   constructor(app, specs) {
@@ -120,7 +120,7 @@ export class CodePanel {
 
   async draw() {
     const index = this.index;
-    const run = index === null ? undefined : this.app.shownRuns()[index]; // live changes included
+    const run = index === null ? undefined : this.app.raceCmds.shownRuns()[index]; // live changes included
     if (index === null || !run) return this.close();
     const spec = this.specs.optimizers.find((o) => o.name === run.optimizer);
     if (!spec) return;

@@ -47,7 +47,7 @@ export function setupEmbed(app) {
     doneFor = over ? doneFor + 1 : 0;
     if (doneFor >= REPLAY_AFTER_S) {
       doneFor = 0;
-      app.startRace();
+      app.raceCmds.startRace();
     }
   }, 1000);
 }

@@ -123,7 +123,7 @@ export class Presenter {
     /** @type {HTMLElement} */ (this.readout.root).hidden = !on;
     if (write) {
       this.app.state = { ...this.app.state, present: on };
-      this.app.writeHash('replace');
+      this.app.url.write('replace');
     }
     this.theme.on = on;
     this.showValues();
@@ -157,7 +157,7 @@ export class Presenter {
     if (!this.on) return;
     const mode = this.app.state.mode;
     const lossName = mode === 'surface' ? 'f' : mode === 'regression' ? 'L' : 'loss';
-    this.readout.update(this.app.p.store, this.app.legends(), lossName);
+    this.readout.update(this.app.p.store, this.app.raceCmds.legends(), lossName);
   }
 
   /**
@@ -167,8 +167,8 @@ export class Presenter {
    */
   clicker(direction) {
     if (!this.on) return false;
-    if (direction === 'next') this.app.stepOnce(SLIDE_STEP);
-    else this.app.togglePlay();
+    if (direction === 'next') this.app.raceCmds.stepOnce(SLIDE_STEP);
+    else this.app.raceCmds.togglePlay();
     return true;
   }
 

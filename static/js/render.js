@@ -36,7 +36,7 @@ export function startRenderLoop(app) {
     const main = app.state.view === 'surface' && mode !== 'network' ? surface3d : contour;
     const fresh = store.applyQueued();
     main.update(store);
-    const charts = app.charts();
+    const charts = app.viewCmds.charts();
     const i = turn % charts.length;
     const since = now - chartShownAt[i];
     if (since >= CHART_OVERDUE_MS || (since >= CHART_INTERVAL_MS && !fresh)) {

@@ -331,13 +331,13 @@ export class RoomViewer {
       app.p.legend.clearBadges();
     }
     app.state = next;
-    if (modeChanged) app.applyMode();
+    if (modeChanged) app.viewCmds.applyMode();
     app.renderPanels();
-    app.updateLegends();
+    app.raceCmds.updateLegends();
     this.fork.disabled = false;
     if (d.surface || (!app.surface && next.mode !== 'network')) {
-      app.loadSurface();
-      if (modeChanged) app.showView(next.view);
+      app.surfaceCmds.load();
+      if (modeChanged) app.viewCmds.showView(next.view);
     } else if (next.mode !== 'network') {
       app.p.contour.setStart(app.start());
     }

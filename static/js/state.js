@@ -8,14 +8,42 @@
  * reproduces the exact race even if a later version changes a default.
  *
  * Hash shape:  #surface=rosenbrock&seed=0&steps=2000&run=adam,lr:0.05&run=momentum,lr:0.001
- * A run is "optimizer,name:value,...": hyperparameters by their torch names, plus `noise:`,
- * `sched:<name>` and the schedule's parameters as `sched.<param>:`.
+ * How each value is written is in hashcodecs.js; the runs' ids and timeline in runstate.js (both
+ * re-exported here, so `state.js` stays the one import for the page's state).
  *
  * Three modes share the runs, seed and steps: `surface` (the default, not written), `network`
  * (#mode=network&net=spiral,n:400,noise:0.1,hidden:16-16,act:tanh,batch:full,torch:1,...) and
  * `regression` (#mode=regression&reg=linear,n:50,noise:0.5,l2:0,seed:0&start=...). Fields that
  * belong to one mode are written only in that mode (`when`).
  */
+
+import * as codec from './hashcodecs.js';
+import { DEFAULT_NET, DEFAULT_REG } from './hashcodecs.js';
+import { DEFAULT_RUNS, MAX_RUNS, defaultRuns, linkChanges, withIds } from './runstate.js';
+
+export {
+  ACTIVATIONS,
+  CONTROLS,
+  DATASETS,
+  DEFAULT_NET,
+  DEFAULT_REG,
+  MODES,
+  formatNumber,
+  parseHidden,
+} from './hashcodecs.js';
+export {
+  DEFAULT_RUNS,
+  DEFAULT_RUNS_BY_MODE,
+  MAX_RUNS,
+  currentRuns,
+  defaultRuns,
+  foldChanges,
+  runChanges,
+  runId,
+  runIndex,
+  timelineOf,
+  withIds,
+} from './runstate.js';
 
 /** @typedef {number | boolean | string} Scalar */
 /** @typedef {{name: string} & Record<string, Scalar>} Schedule */
@@ -80,390 +108,8 @@
  */
 
 export const CUSTOM = 'custom';
-export const MAX_RUNS = 8;
-
-/** The ids runs take, in order; a new run takes the first one no run has. */
-const RUN_IDS = 'abcdefgh';
-
-/** @param {number} index  the id of the index-th run of a fresh race */
-export function runId(index) {
-  return RUN_IDS[index] ?? `r${index}`;
-}
-
-/** @param {string} id @returns {number} the id's place among all ids (its colour), -1 if none */
-export function runIndex(id) {
-  return RUN_IDS.indexOf(id);
-}
-
-/**
- * The runs, each with an id: those they have are kept, the others get the first ids not taken.
- * @param {RunState[]} runs
- * @returns {RunState[]}
- */
-export function withIds(runs) {
-  const taken = new Set();
-  const kept = runs.map((r) => {
-    const ok = r.id !== undefined && runIndex(r.id) >= 0 && !taken.has(r.id);
-    if (ok) taken.add(r.id);
-    return ok;
-  });
-  const free = [...RUN_IDS].filter((id) => !taken.has(id));
-  return runs.map((r, i) => (kept[i] ? r : { ...r, id: free.shift() ?? runId(i) }));
-}
-
-/**
- * A codec turns one value into hash text and back; `read` returns undefined for text it cannot
- * parse, and the field then keeps its default.
- * @template T
- * @typedef {{write: (value: T) => string, read: (text: string) => T | undefined}} Codec
- */
-
-/** @param {string} s */
-const esc = (s) => encodeURIComponent(s);
-
-/** @param {string} s */
-function unesc(s) {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, '%20'));
-  } catch {
-    return s;
-  }
-}
-
-/** @param {number} v */
-export function formatNumber(v) {
-  return String(v);
-}
-
-/** @param {string} text */
-function readNumber(text) {
-  if (text.trim() === '') return undefined;
-  const v = Number(text);
-  return Number.isFinite(v) ? v : undefined;
-}
-
-/** @param {string} text @returns {Scalar} */
-function readScalar(text) {
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  const v = readNumber(text);
-  return v === undefined ? unesc(text) : v;
-}
-
-/** @param {Scalar} v */
-function writeScalar(v) {
-  return typeof v === 'string' ? esc(v) : String(v);
-}
-
-/** @type {Codec<string>} */
-const text = { write: esc, read: (t) => unesc(t) };
-
-/** @type {Codec<number>} */
-const int = {
-  write: String,
-  read: (t) => {
-    const v = readNumber(t);
-    return v !== undefined && Number.isInteger(v) && v >= 0 ? v : undefined;
-  },
-};
-
-/** @type {Codec<number>} */
-const positive = {
-  write: formatNumber,
-  read: (t) => {
-    const v = readNumber(t);
-    return v !== undefined && v > 0 ? v : undefined;
-  },
-};
-
-/** @type {Codec<[number, number] | null>} */
-const point = {
-  write: (p) => (p ? `${formatNumber(p[0])},${formatNumber(p[1])}` : ''),
-  read: (t) => {
-    const parts = t.split(',').map(readNumber);
-    if (parts.length !== 2 || parts[0] === undefined || parts[1] === undefined) return undefined;
-    return [parts[0], parts[1]];
-  },
-};
-
-/** @type {Codec<[[number, number], [number, number]] | null>} */
-const box = {
-  write: (b) => (b ? b.flat().map(formatNumber).join(',') : ''),
-  read: (t) => {
-    const v = t.split(',').map(readNumber);
-    if (v.length !== 4 || v.some((n) => n === undefined)) return undefined;
-    const [x0, x1, y0, y1] = /** @type {number[]} */ (v);
-    return x0 < x1 && y0 < y1 ? [[x0, x1], [y0, y1]] : undefined;
-  },
-};
-
-/** @type {Codec<Record<string, number>>} */
-const numberDict = {
-  write: (d) =>
-    Object.entries(d)
-      .map(([k, v]) => `${esc(k)}:${formatNumber(v)}`)
-      .join(','),
-  read: (t) => {
-    /** @type {Record<string, number>} */
-    const out = {};
-    for (const item of t.split(',')) {
-      const [k, v] = item.split(':');
-      const num = v === undefined ? undefined : readNumber(v);
-      if (k && num !== undefined) out[unesc(k)] = num;
-    }
-    return out;
-  },
-};
-
-export const MODES = /** @type {const} */ (['surface', 'network', 'regression']);
-
-/** @type {Codec<Mode>} */
-const mode = {
-  write: (v) => v,
-  read: (t) => /** @type {Mode[]} */ ([...MODES]).find((m) => m === t),
-};
-
-export const DATASETS = ['spiral', 'moons', 'circles', 'xor', 'blobs', 'sine'];
-export const ACTIVATIONS = ['tanh', 'relu', 'leaky_relu', 'sigmoid', 'gelu'];
-
-/** @type {NetState} */
-export const DEFAULT_NET = {
-  dataset: 'spiral',
-  n: 400,
-  noise: 0.1,
-  hidden: [16, 16],
-  activation: 'tanh',
-  batch: null,
-  torch: true,
-  arms: 2,
-  classes: 3,
-};
-
-/** @type {RegState} */
-export const DEFAULT_REG = { model: 'linear', n: 50, noise: 0.5, l2: 0, seed: 0 };
-
-/**
- * Hidden widths as the page writes them: "16,16" in the field, "16-16" in the hash.
- * @param {string} text
- * @returns {number[] | undefined} undefined unless every width is a whole number 1..64, at most 6
- */
-export function parseHidden(text) {
-  const trimmed = text.trim();
-  if (trimmed === '') return [];
-  const widths = trimmed.split(/[\s,;x×-]+/).filter(Boolean).map(Number);
-  const ok = widths.length <= 6 && widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 64);
-  return ok ? widths : undefined;
-}
-
-/**
- * "key:value,..." after a head item, into a dictionary of raw texts.
- * @param {string} t
- * @returns {{head: string, items: Record<string, string>}}
- */
-function headed(t) {
-  const [head, ...rest] = t.split(',');
-  /** @type {Record<string, string>} */
-  const items = {};
-  for (const item of rest) {
-    const colon = item.indexOf(':');
-    if (colon > 0) items[unesc(item.slice(0, colon))] = item.slice(colon + 1);
-  }
-  return { head: unesc(head ?? ''), items };
-}
-
-/**
- * @param {string | undefined} text
- * @param {number} fallback
- * @param {(v: number) => boolean} ok
- */
-function numberOr(text, fallback, ok) {
-  const v = text === undefined ? undefined : readNumber(text);
-  return v !== undefined && ok(v) ? v : fallback;
-}
-
-const isCount = (/** @type {number} */ v) => Number.isInteger(v) && v >= 0;
-
-/** @type {Codec<NetState>} */
-const net = {
-  write: (c) =>
-    [
-      esc(c.dataset),
-      `n:${c.n}`,
-      `noise:${formatNumber(c.noise)}`,
-      `hidden:${c.hidden.join('-')}`,
-      `act:${esc(c.activation)}`,
-      `batch:${c.batch === null ? 'full' : c.batch}`,
-      `torch:${c.torch ? 1 : 0}`,
-      ...(c.dataset === 'spiral' ? [`arms:${c.arms}`] : []),
-      ...(c.dataset === 'blobs' ? [`classes:${c.classes}`] : []),
-    ].join(','),
-  read: (t) => {
-    const { head, items } = headed(t);
-    if (!DATASETS.includes(head)) return undefined;
-    const d = DEFAULT_NET;
-    const hidden = items.hidden === undefined ? d.hidden : parseHidden(items.hidden);
-    const act = items.act === undefined ? d.activation : unesc(items.act);
-    const batch = items.batch;
-    return {
-      dataset: head,
-      n: numberOr(items.n, d.n, (v) => isCount(v) && v >= 10),
-      noise: numberOr(items.noise, d.noise, (v) => v >= 0),
-      hidden: hidden ?? d.hidden,
-      activation: ACTIVATIONS.includes(act) ? act : d.activation,
-      batch: batch === undefined || batch === 'full' ? null : numberOr(batch, 0, isCount) || null,
-      torch: items.torch === undefined ? d.torch : items.torch !== '0' && items.torch !== 'false',
-      arms: numberOr(items.arms, d.arms, (v) => isCount(v) && v >= 2),
-      classes: numberOr(items.classes, d.classes, (v) => isCount(v) && v >= 2),
-    };
-  },
-};
-
-/** @type {Codec<RegState>} */
-const reg = {
-  write: (c) =>
-    [c.model, `n:${c.n}`, `noise:${formatNumber(c.noise)}`, `l2:${formatNumber(c.l2)}`, `seed:${c.seed}`].join(','),
-  read: (t) => {
-    const { head, items } = headed(t);
-    if (head !== 'linear' && head !== 'logistic') return undefined;
-    const d = DEFAULT_REG;
-    return {
-      model: head,
-      n: numberOr(items.n, d.n, (v) => isCount(v) && v >= 2),
-      noise: numberOr(items.noise, d.noise, (v) => v >= 0),
-      l2: numberOr(items.l2, d.l2, (v) => v >= 0),
-      seed: numberOr(items.seed, d.seed, isCount),
-    };
-  },
-};
-
-/** @type {Codec<'contour' | 'surface'>} */
-const view = {
-  write: (v) => v,
-  read: (t) => (t === 'contour' || t === 'surface' ? t : undefined),
-};
-
-export const CONTROLS = /** @type {const} */ (['none', 'play', 'all']);
-
-/** @type {Codec<Controls>} */
-const controls = {
-  write: (v) => v,
-  read: (t) => /** @type {Controls[]} */ ([...CONTROLS]).find((c) => c === t),
-};
-
-/** @type {Codec<boolean>} */
-const flag = {
-  write: (v) => (v ? '1' : '0'),
-  read: (t) => (t === '1' || t === 'true' ? true : t === '0' || t === 'false' ? false : undefined),
-};
-
-const SCHED_PREFIX = 'sched.';
-/** `sched:none` in a change: back to a constant learning rate. */
-const NO_SCHEDULE = 'none';
 /** The most live changes a link keeps (the server's limit per run is larger). */
 export const MAX_CHANGES = 256;
-
-/**
- * The items after a run's or a change's head: hyperparameters, `noise:`, `sched:<name>` (`none`:
- * no schedule, in a change) and `sched.<param>:`.
- * @param {string[]} items
- */
-function readItems(items) {
-  /** @type {Record<string, Scalar>} */
-  const hyper = {};
-  /** @type {Record<string, Scalar>} */
-  const sched = {};
-  /** @type {number | undefined} */
-  let noise;
-  let schedName = '';
-  for (const item of items) {
-    const colon = item.indexOf(':');
-    if (colon <= 0) continue;
-    const key = unesc(item.slice(0, colon));
-    const raw = item.slice(colon + 1);
-    if (key === 'noise') {
-      const v = readNumber(raw);
-      if (v !== undefined && v >= 0) noise = v;
-    } else if (key === 'sched') {
-      schedName = unesc(raw);
-    } else if (key.startsWith(SCHED_PREFIX)) {
-      sched[key.slice(SCHED_PREFIX.length)] = readScalar(raw);
-    } else {
-      hyper[key] = readScalar(raw);
-    }
-  }
-  /** @type {Schedule | null} */
-  const schedule = schedName && schedName !== NO_SCHEDULE ? { ...sched, name: schedName } : null;
-  return { hyper, noise, schedName, schedule };
-}
-
-/** @param {Record<string, Scalar>} hyper @param {number | undefined} noise @param {Schedule | null | undefined} schedule */
-function writeItems(hyper, noise, schedule) {
-  const parts = [];
-  for (const [k, v] of Object.entries(hyper)) parts.push(`${esc(k)}:${writeScalar(v)}`);
-  if (noise !== undefined) parts.push(`noise:${formatNumber(noise)}`);
-  if (schedule === null) parts.push(`sched:${NO_SCHEDULE}`);
-  else if (schedule) {
-    const { name, ...params } = schedule;
-    parts.push(`sched:${esc(name)}`);
-    for (const [k, v] of Object.entries(params)) parts.push(`${SCHED_PREFIX}${esc(k)}:${writeScalar(v)}`);
-  }
-  return parts;
-}
-
-/** @type {Codec<RunState>} */
-const run = {
-  write: (r) => [esc(r.optimizer), ...writeItems(r.hyper, r.noise || undefined, r.schedule ?? undefined)].join(','),
-  read: (t) => {
-    const [head, ...items] = t.split(',');
-    if (!head) return undefined;
-    const { hyper, noise, schedule } = readItems(items);
-    return { optimizer: unesc(head), hyper, schedule, noise: noise ?? 0 };
-  },
-};
-
-/**
- * A live change: `chg=<run>,<acked step>,<items as in a run>`, e.g. `chg=a,226,lr:0.01`.
- * @type {Codec<Change>}
- */
-const change = {
-  write: (c) => [esc(c.run), String(c.step), ...writeItems(c.hyper ?? {}, c.noise, c.schedule)].join(','),
-  read: (t) => {
-    const [head, stepText, ...items] = t.split(',');
-    const step = stepText === undefined ? undefined : readNumber(stepText);
-    if (!head || step === undefined || !Number.isInteger(step) || step < 1) return undefined;
-    const { hyper, noise, schedName, schedule } = readItems(items);
-    /** @type {Change} */
-    const c = { run: unesc(head), step };
-    if (Object.keys(hyper).length) c.hyper = hyper;
-    if (schedName) c.schedule = schedule;
-    if (noise !== undefined) c.noise = noise;
-    return Object.keys(c).length > 2 ? c : undefined;
-  },
-};
-
-/** The race a newcomer sees first: Adam against momentum on Rosenbrock's valley. */
-export const DEFAULT_RUNS = /** @type {RunState[]} */ ([
-  { optimizer: 'adam', hyper: { lr: 0.05 }, schedule: null, noise: 0 },
-  { optimizer: 'momentum', hyper: { lr: 0.0005 }, schedule: null, noise: 0 },
-]);
-
-/** Each mode's first race: a newcomer sees the difference between the optimizers at once. */
-export const DEFAULT_RUNS_BY_MODE = /** @type {Record<Mode, RunState[]>} */ ({
-  surface: DEFAULT_RUNS,
-  network: [
-    { optimizer: 'adam', hyper: { lr: 0.02 }, schedule: null, noise: 0 },
-    { optimizer: 'sgd', hyper: { lr: 0.5 }, schedule: null, noise: 0 },
-  ],
-  regression: [
-    { optimizer: 'adam', hyper: { lr: 0.1 }, schedule: null, noise: 0 },
-    { optimizer: 'sgd', hyper: { lr: 0.1 }, schedule: null, noise: 0 },
-  ],
-});
-
-/** @param {Mode} m @returns {RunState[]} */
-export function defaultRuns(m) {
-  return withIds(structuredClone(DEFAULT_RUNS_BY_MODE[m]));
-}
 
 const inSurface = (/** @type {AppState} */ s) => s.mode === 'surface';
 const hasStart = (/** @type {AppState} */ s) => s.mode !== 'network';
@@ -472,7 +118,7 @@ const hasStart = (/** @type {AppState} */ s) => s.mode !== 'network';
  * @typedef {Object} Field
  * @property {string} key  name in the hash
  * @property {keyof AppState} prop  name in AppState
- * @property {Codec<any>} codec
+ * @property {import('./hashcodecs.js').Codec<any>} codec
  * @property {any} default
  * @property {boolean} [many]  the key repeats, once per list item
  * @property {number} [max]  most items of a `many` field (default MAX_RUNS)
@@ -483,22 +129,22 @@ const hasStart = (/** @type {AppState} */ s) => s.mode !== 'network';
 
 /** @type {Field[]} */
 export const FIELDS = [
-  { key: 'mode', prop: 'mode', codec: mode, default: 'surface', write: 'changed' },
-  { key: 'surface', prop: 'surface', codec: text, default: 'rosenbrock', write: 'always', when: inSurface },
-  { key: 'p', prop: 'params', codec: numberDict, default: {}, write: 'set', when: inSurface },
-  { key: 'expr', prop: 'expr', codec: text, default: '', write: 'set', when: inSurface },
-  { key: 'domain', prop: 'domain', codec: box, default: null, write: 'set', when: inSurface },
-  { key: 'net', prop: 'net', codec: net, default: DEFAULT_NET, write: 'always', when: (s) => s.mode === 'network' },
-  { key: 'reg', prop: 'reg', codec: reg, default: DEFAULT_REG, write: 'always', when: (s) => s.mode === 'regression' },
-  { key: 'start', prop: 'start', codec: point, default: null, write: 'set', when: hasStart },
-  { key: 'seed', prop: 'seed', codec: int, default: 0, write: 'always' },
-  { key: 'steps', prop: 'steps', codec: int, default: 2000, write: 'always' },
-  { key: 'speed', prop: 'speed', codec: positive, default: 60, write: 'changed' },
-  { key: 'view', prop: 'view', codec: view, default: 'contour', write: 'changed', when: hasStart },
-  { key: 'run', prop: 'runs', codec: run, default: DEFAULT_RUNS, many: true, write: 'always' },
-  { key: 'chg', prop: 'changes', codec: change, default: [], many: true, max: MAX_CHANGES, write: 'set', value: linkChanges },
-  { key: 'controls', prop: 'controls', codec: controls, default: 'play', write: 'changed' },
-  { key: 'present', prop: 'present', codec: flag, default: false, write: 'changed' },
+  { key: 'mode', prop: 'mode', codec: codec.mode, default: 'surface', write: 'changed' },
+  { key: 'surface', prop: 'surface', codec: codec.text, default: 'rosenbrock', write: 'always', when: inSurface },
+  { key: 'p', prop: 'params', codec: codec.numberDict, default: {}, write: 'set', when: inSurface },
+  { key: 'expr', prop: 'expr', codec: codec.text, default: '', write: 'set', when: inSurface },
+  { key: 'domain', prop: 'domain', codec: codec.box, default: null, write: 'set', when: inSurface },
+  { key: 'net', prop: 'net', codec: codec.net, default: DEFAULT_NET, write: 'always', when: (s) => s.mode === 'network' },
+  { key: 'reg', prop: 'reg', codec: codec.reg, default: DEFAULT_REG, write: 'always', when: (s) => s.mode === 'regression' },
+  { key: 'start', prop: 'start', codec: codec.point, default: null, write: 'set', when: hasStart },
+  { key: 'seed', prop: 'seed', codec: codec.int, default: 0, write: 'always' },
+  { key: 'steps', prop: 'steps', codec: codec.int, default: 2000, write: 'always' },
+  { key: 'speed', prop: 'speed', codec: codec.positive, default: 60, write: 'changed' },
+  { key: 'view', prop: 'view', codec: codec.view, default: 'contour', write: 'changed', when: hasStart },
+  { key: 'run', prop: 'runs', codec: codec.run, default: DEFAULT_RUNS, many: true, write: 'always' },
+  { key: 'chg', prop: 'changes', codec: codec.change, default: [], many: true, max: MAX_CHANGES, write: 'set', value: linkChanges },
+  { key: 'controls', prop: 'controls', codec: codec.controls, default: 'play', write: 'changed' },
+  { key: 'present', prop: 'present', codec: codec.flag, default: false, write: 'changed' },
 ];
 
 /** @returns {AppState} */
@@ -596,79 +242,4 @@ export function diffStates(a, b) {
     !same(a.runs, b.runs) ||
     !same(a.changes, b.changes);
   return { surface, race, view: a.view !== b.view, speed: a.speed !== b.speed };
-}
-
-/**
- * The runs as their cards show them: the start settings with every live change made.
- * @param {AppState} state
- * @returns {RunState[]}
- */
-export function currentRuns(state) {
-  const runs = structuredClone(state.runs);
-  for (const c of state.changes) {
-    const r = runs[idIndex(state, c.run)];
-    if (!r) continue;
-    if (c.hyper) r.hyper = { ...r.hyper, ...c.hyper };
-    if (c.schedule !== undefined) r.schedule = c.schedule;
-    if (c.noise !== undefined) r.noise = c.noise;
-  }
-  return runs;
-}
-
-/**
- * The state with every live change folded into the runs: the race a restart (or a reset) runs.
- * @param {AppState} state
- * @returns {AppState}
- */
-export function foldChanges(state) {
-  return { ...state, runs: currentRuns(state), changes: [] };
-}
-
-/**
- * One run's timeline as the `changes` of its run in a `start` message.
- * @param {AppState} state
- * @param {number} index
- * @returns {{step: number, hyper?: Record<string, Scalar>, schedule?: Schedule | null, noise?: number}[]}
- */
-export function runChanges(state, index) {
-  const id = state.runs[index]?.id ?? runId(index);
-  return state.changes.filter((c) => c.run === id).map(({ run: _, ...rest }) => rest);
-}
-
-/** @param {AppState} state @param {string} id @returns {number} the run's place, -1 if none */
-function idIndex(state, id) {
-  return state.runs.findIndex((r, i) => (r.id ?? runId(i)) === id);
-}
-
-/**
- * The changes as a link writes them: a run is named by its place (a link gives the runs the ids
- * a, b, c... in order), and changes of runs no longer in the race are left out.
- * @param {AppState} state
- * @returns {Change[]}
- */
-function linkChanges(state) {
-  return state.changes
-    .map((c) => ({ ...c, run: runId(idIndex(state, c.run)) }))
-    .filter((c, k) => idIndex(state, state.changes[k].run) >= 0);
-}
-
-/**
- * The start settings and timeline of a room's race description, whose runs give their current
- * settings plus `initial` (those they started with) and `changes` (docs/protocol.md, Rooms).
- * @param {any[]} described  the description's runs
- * @param {RunState[]} runs  the same runs with their current settings
- * @returns {{runs: RunState[], changes: Change[]}}
- */
-export function timelineOf(described, runs) {
-  /** @type {Change[]} */
-  const changes = [];
-  const started = runs.map((r, i) => {
-    const d = described[i] ?? {};
-    const id = r.id ?? runId(i);
-    for (const c of d.changes ?? []) changes.push({ run: id, ...c });
-    const initial = d.initial;
-    if (!initial) return r;
-    return { ...r, hyper: { ...(initial.hyper ?? {}) }, schedule: initial.schedule ?? null, noise: Number(initial.noise ?? 0) };
-  });
-  return { runs: started, changes };
 }

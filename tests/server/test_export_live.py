@@ -23,7 +23,7 @@ FORMULA = "#surface=custom&expr=x%5E2%20%2B%203*y%5E2&start=1,1&seed=1&steps=200
 
 
 def start_message(text: str) -> dict[str, Any]:
-    """The page's `start` message for a hash (controller.js startMessage)."""
+    """The page's `start` message for a hash (racecommands.js startMessage)."""
     s = parse_hash(text)
     result = compute(s, max_steps=20_000)
     problem: dict[str, Any] = (
