@@ -211,11 +211,19 @@ def test_share_dialog_opens_with_the_keyboard_and_shares_this_race(
     assert selected
     # exports: the server's files for this state, and the plots as images by Plotly
     state = gs.evaluate("() => location.hash.slice(1)")
-    for fmt in ("html", "csv", "json", "gif"):
+    names = {"numpy": "-numpy.py", "torch": "-torch.py", "ipynb": ".ipynb"}
+    for fmt in ("html", "csv", "json", "gif", "numpy", "torch", "ipynb"):
         a = gs.locator(f"#export-{fmt}")
-        assert a.get_attribute("download") == f"gradscape-race.{fmt}"
+        assert a.get_attribute("download") == f"gradscape-race{names.get(fmt, '.' + fmt)}"
         query = parse_qs(urlsplit(a.get_attribute("href") or "").query)
         assert query == {"state": [unquote(state)], "format": [fmt]}
+    gs.locator("#export-links").scroll_into_view_if_needed()
+    gs.screenshot(path=str(SCREENSHOTS / "share-exports.png"))
+    with gs.expect_download() as script:
+        gs.locator("#export-numpy").click()
+    assert script.value.suggested_filename == "gradscape-rosenbrock-numpy.py"  # the server names it
+    code = Path(script.value.path()).read_text()
+    assert code.startswith('"""Gradscape race, reproduced with numpy alone.') and "import server" not in code
     with gs.expect_download() as png:
         gs.get_by_role("button", name="Loss chart as PNG").click()
     assert png.value.suggested_filename == "gradscape-loss.png"
