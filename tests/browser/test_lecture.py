@@ -223,7 +223,10 @@ def test_share_dialog_opens_with_the_keyboard_and_shares_this_race(
         gs.locator("#export-numpy").click()
     assert script.value.suggested_filename == "gradscape-rosenbrock-numpy.py"  # the server names it
     code = Path(script.value.path()).read_text()
-    assert code.startswith('"""Gradscape race, reproduced with numpy alone.') and "import server" not in code
+    assert (
+        code.startswith('"""Gradscape race, reproduced with numpy alone.')
+        and "import server" not in code
+    )
     with gs.expect_download() as png:
         gs.get_by_role("button", name="Loss chart as PNG").click()
     assert png.value.suggested_filename == "gradscape-loss.png"
