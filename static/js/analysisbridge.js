@@ -18,9 +18,9 @@ export function analysisHost(app) {
     context() {
       const s = app.state;
       if (s.mode !== 'surface' || !app.surface) return null;
-      const legends = app.legends();
+      const legends = app.raceCmds.legends();
       /** @type {RunInfo[]} */
-      const runs = app.shownRuns().map((r, i) => {
+      const runs = app.raceCmds.shownRuns().map((r, i) => {
         const spec = app.specs.optimizers.find((o) => o.name === r.optimizer);
         const lrSpec = spec?.hyper.find((h) => h.name === 'lr');
         return {
@@ -46,17 +46,17 @@ export function analysisHost(app) {
       };
     },
     setLr(id, lr) {
-      const index = app.runAt(id);
+      const index = app.raceCmds.runAt(id);
       if (index < 0) return;
-      app.runChanged({ index, what: 'hyper', name: 'lr', value: lr, final: true });
-      app.panels?.runs.render(app.shownRuns());
+      app.raceCmds.runChanged({ index, what: 'hyper', name: 'lr', value: lr, final: true });
+      app.panels?.runs.render(app.raceCmds.shownRuns());
     },
     startAt(x, y) {
       app.change({ start: [x, y] });
       app.p.notices.say(`Every run now starts at (${Number(x.toPrecision(6))}, ${Number(y.toPrecision(6))}), the cell’s start.`, 2500);
     },
     applyTuned(tuned, tune) {
-      const runs = app.shownRuns().map((r) => (tuned[r.optimizer] ? { ...r, hyper: { ...r.hyper, ...tuned[r.optimizer] } } : r));
+      const runs = app.raceCmds.shownRuns().map((r) => (tuned[r.optimizer] ? { ...r, hyper: { ...r.hyper, ...tuned[r.optimizer] } } : r));
       app.change({ runs, changes: [], tune });
       app.panels?.runs.render(app.state.runs);
     },

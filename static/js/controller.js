@@ -41,6 +41,7 @@ import { ViewCommands } from './viewcommands.js';
  * @property {import('./netcharts.js').NetCurvesView} netAcc
  * @property {import('./regressionview.js').RegressionView} regression  data and fitted lines
  * @property {import('./modeswitch.js').ModeSwitch} modes
+ * @property {import('./analysis.js').Analysis | null} [analysis]  basin map, sweep, tuning (full page)
  */
 
 /**

@@ -100,6 +100,7 @@ export class RaceCommands {
     p.boundary.setLegends(legends);
     p.regression.setLegends(legends);
     p.legend.setRuns(legends);
+    p.analysis?.refresh();
   }
 
   /** A new race from the current state; waits for the connection if it is not open. */

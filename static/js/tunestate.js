@@ -46,7 +46,7 @@ function num(text) {
 /** @param {number | undefined} v @param {number} lo @param {number} hi */
 const count = (v, lo, hi) => (v !== undefined && Number.isInteger(v) && v >= lo && v <= hi ? v : undefined);
 
-/** @type {import('./state.js').Codec<TuneState | null>} */
+/** @type {import('./hashcodecs.js').Codec<TuneState | null>} */
 export const tuneCodec = {
   write: (t) =>
     t

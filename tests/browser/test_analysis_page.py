@@ -207,7 +207,9 @@ def test_sweep_points_are_the_rest_sweep_and_a_click_sets_the_lr_live(
 
     gs.on("websocket", on_ws)
     # runs slow enough to be still running when the point is clicked (a stopped run restarts)
-    open_race(gs, base_url, "#surface=himmelblau&steps=2000&speed=20&run=sgd,lr:0.0001&run=adam,lr:0.001")
+    open_race(
+        gs, base_url, "#surface=himmelblau&steps=2000&speed=20&run=sgd,lr:0.0001&run=adam,lr:0.001"
+    )
     bodies: list[dict[str, Any]] = []
     gs.on("request", lambda r: bodies.append(body_of(r)) if r.url.endswith("/api/sweep") else None)
     gs.click("#sweep-run")
@@ -232,11 +234,19 @@ def test_sweep_points_are_the_rest_sweep_and_a_click_sets_the_lr_live(
 
     # a click on a point of run a (the one farthest from run b's) sets a's lr, acked by the server
     gs.locator("#sweep-chart").scroll_into_view_if_needed()
-    others = [(x, y) for t in traces if t["run"] == "b" for x, y in zip(t["x"], t["y"], strict=True)]
+    others = [
+        (x, y) for t in traces if t["run"] == "b" for x, y in zip(t["x"], t["y"], strict=True)
+    ]
     mine = list(zip(curve["x"], curve["y"], strict=True))
-    pixels = gs.evaluate(f"(ps) => ps.map(p => ({TO_CLIENT})(['sweep-chart', p[0], p[1]]))", mine + others)
+    pixels = gs.evaluate(
+        f"(ps) => ps.map(p => ({TO_CLIENT})(['sweep-chart', p[0], p[1]]))", mine + others
+    )
     left, top, right, bottom = gs.evaluate(PLOT_AREA, "sweep-chart")
-    shown = [n for n, (px, py) in enumerate(pixels[: len(mine)]) if left < px < right and top < py < bottom]
+    shown = [
+        n
+        for n, (px, py) in enumerate(pixels[: len(mine)])
+        if left < px < right and top < py < bottom
+    ]
     k = max(shown, key=lambda n: min(math.dist(pixels[n], q) for q in pixels[len(mine) :]))
     lr = curve["x"][k]
     gs.mouse.move(*pixels[k])
@@ -247,7 +257,9 @@ def test_sweep_points_are_the_rest_sweep_and_a_click_sets_the_lr_live(
     assert acks and acks[0]["run"] == "a"
     gs.wait_for_function("() => location.hash.includes('chg=a,')")
     changes = [p.split(",") for p in hash_of(gs).lstrip("#").split("&") if p.startswith("chg=")]
-    assert [(c[1], float(c[2].removeprefix("lr:"))) for c in changes] == [(str(acks[0]["step"]), lr)]
+    assert [(c[1], float(c[2].removeprefix("lr:"))) for c in changes] == [
+        (str(acks[0]["step"]), lr)
+    ]
 
     # the keyboard: the run's slider walks the swept points, the button uses one
     gs.focus("#sweep-pick-b")
@@ -305,7 +317,10 @@ def test_tune_all_gives_the_rest_leaderboard_restarts_and_the_link_keeps_it(
     expect(gs.locator("#tune-criterion")).to_have_value("final_loss")
     expect(gs.locator("#leaderboard tbody tr")).to_have_count(2)
     loss = gs.locator("#leaderboard tbody tr").first.locator("td").nth(3)
-    assert json.loads(loss.get_attribute("data-value") or "null") == rest["leaderboard"][0]["final_loss"]
+    assert (
+        json.loads(loss.get_attribute("data-value") or "null")
+        == rest["leaderboard"][0]["final_loss"]
+    )
 
 
 def test_phone_layout_shows_the_analysis(gs: Page, base_url: str) -> None:
@@ -320,4 +335,7 @@ def test_phone_layout_shows_the_analysis(gs: Page, base_url: str) -> None:
     expect(gs.locator("#tune-status")).to_contain_text("Tuned")
     width = gs.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, "the page scrolls sideways"
-    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone.png"), full_page=True)
+    gs.locator("#legend").scroll_into_view_if_needed()
+    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone.png"))
+    gs.locator("#tune-card").scroll_into_view_if_needed()
+    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone-results.png"))
