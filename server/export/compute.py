@@ -98,6 +98,13 @@ def _short(v: object) -> str:
 
 
 def problem_of(state: ExportState) -> Built:
+    """The surface of ``state``; FieldError on ``mode`` for a network race (not exported yet)."""
+    if state.mode != "surface":
+        raise FieldError(
+            "mode",
+            f"export supports surface races; mode={state.mode} races (networks, regression) "
+            "cannot be exported yet",
+        )
     spec: dict[str, Any] = (
         {"expression": state.expr}
         if state.custom
@@ -155,11 +162,10 @@ def _surface_plot(state: ExportState, built: Built, n: int) -> SurfacePlot:
 
 
 def build_race(
-    state: ExportState, built: Built, *, max_runs: int = 8, init: Array | None = None
+    state: ExportState, built: Built, *, max_runs: int = 8
 ) -> tuple[Race, list[dict[str, Any]], Timeline]:
     """The race of ``state`` as the websocket's ``start`` builds it, each run's RunSpec, and
-    the timeline of live changes it replays. ``init``: a network's initial weights, shared by
-    every run (the start message's ``init_params(seed)``)."""
+    the timeline of live changes it replays."""
     if len(state.runs) > max_runs:
         raise FieldError("run", f"At most {max_runs} runs in a race (got {len(state.runs)}).")
     start = state.start if state.start is not None else built.start
@@ -184,7 +190,7 @@ def build_race(
         }
         try:
             spec = RunSpec.model_validate(raw)
-            configs.append(build_run(spec, built, start=init))
+            configs.append(build_run(spec, built))
             changes += check_changes(configs[-1], spec.changes, state.steps)
         except ValidationError as exc:
             raise from_validation(exc, ("run", i)) from None
@@ -249,12 +255,6 @@ def compute(
 
     ``progress(done, total)`` is called before the first step and after every block of steps.
     """
-    if state.mode != "surface":
-        raise FieldError(
-            "mode",
-            f"export supports surface races; mode={state.mode} races (networks, regression) "
-            "cannot be exported yet",
-        )
     if state.steps > max_steps:
         raise FieldError("steps", f"steps {state.steps} is above the export limit {max_steps}")
     built = problem_of(state)

@@ -30,7 +30,7 @@ class ScriptRun:
     id: str
     optimizer: str
     title: str
-    start: tuple[float, ...]  # () for a network: every run starts from the same weights
+    start: tuple[float, float]
     hyper: Mapping[str, float]  # every hyperparameter, checked
     schedule: Schedule  # CONSTANT for none
     noise: float

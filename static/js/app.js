@@ -30,6 +30,7 @@ import { startRenderLoop } from './render.js';
 import { BoundaryView } from './boundaryview.js';
 import { NetCurvesView } from './netcharts.js';
 import { NetworkView } from './networkview.js';
+import { DeepView } from './deepview.js';
 import { RegressionView } from './regressionview.js';
 import { NetworkPanel } from './networkpanel.js';
 import { RegressionPanel } from './regressionpanel.js';
@@ -42,8 +43,6 @@ import { isEmbedded, setupEmbed } from './embed.js';
 import { CodePanel } from './codepanel.js';
 import { BackpropView } from './backprop.js';
 import { InternalsOverlay } from './overlay.js';
-import { Analysis } from './analysis.js';
-import { analysisHost } from './analysisbridge.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -86,7 +85,7 @@ async function main() {
   /** @type {Controller} */
   let app;
   const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => {
-    if (!room && !app.p.analysis?.pick(x, y)) app.surfaceCmds.pickStart(x, y);
+    if (!room) app.surfaceCmds.pickStart(x, y);
   });
   const first = await firstSurface;
   if (first) {
@@ -165,6 +164,7 @@ async function main() {
     netLoss: new NetCurvesView(byId('net-loss-chart'), 'loss'),
     netAcc: new NetCurvesView(byId('acc-chart'), 'acc'),
     regression: new RegressionView(byId('regression-data')),
+    deep: new DeepView(byId('deep-figure'), byId('figure'), { clip: (v) => app.netCmds.changeClip(v) }),
     modes: new ModeSwitch(byId('mode-switch'), (mode) => app.viewCmds.pickMode(mode)),
   };
 
@@ -212,7 +212,6 @@ async function main() {
     regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.surfaceCmds.changeRegression(reg) }),
   });
   app.viewCmds.showView(state.view);
-  if (!room && !isEmbedded()) app.p.analysis = new Analysis(byId('contour'), analysisHost(app));
   const presenter = new Presenter(app);
   const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
   byId('share-button').addEventListener('click', () => share?.open());
@@ -231,7 +230,6 @@ async function main() {
   startRenderLoop(app);
 
   const ok = await app.surfaceCmds.first(first);
-  app.p.analysis?.ready();
   if (ok && !room) app.raceCmds.startRace();
   viewer?.attach(app);
   connection.connect();

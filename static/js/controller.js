@@ -40,8 +40,8 @@ import { ViewCommands } from './viewcommands.js';
  * @property {import('./netcharts.js').NetCurvesView} netLoss
  * @property {import('./netcharts.js').NetCurvesView} netAcc
  * @property {import('./regressionview.js').RegressionView} regression  data and fitted lines
+ * @property {import('./deepview.js').DeepView} deep  the figure of a CNN or RNN race
  * @property {import('./modeswitch.js').ModeSwitch} modes
- * @property {import('./analysis.js').Analysis | null} [analysis]  basin map, sweep, tuning (full page)
  */
 
 /**

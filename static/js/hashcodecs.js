@@ -6,9 +6,10 @@
  *
  * A run is "optimizer,name:value,...": hyperparameters by their torch names, plus `noise:`,
  * `sched:<name>` and the schedule's parameters as `sched.<param>:`. A network is
- * "spiral,n:400,noise:0.1,hidden:16-16,act:tanh,batch:full,torch:1,..." and a regression
- * "linear,n:50,noise:0.5,l2:0,seed:0".
+ * "spiral,n:400,noise:0.1,hidden:16-16,act:tanh,batch:full,torch:1,..." (a CNN's or RNN's items
+ * are deepstate.js's) and a regression "linear,n:50,noise:0.5,l2:0,seed:0".
  */
+import { DEEP_DATASETS, DEEP_DEFAULTS, modelOf, readDeepItems, writeDeepItems } from './deepstate.js';
 
 /** @typedef {import('./state.js').Scalar} Scalar */
 /** @typedef {import('./state.js').Schedule} Schedule */
@@ -131,7 +132,7 @@ export const mode = {
   read: (t) => /** @type {Mode[]} */ ([...MODES]).find((m) => m === t),
 };
 
-export const DATASETS = ['spiral', 'moons', 'circles', 'xor', 'blobs', 'sine'];
+export const DATASETS = ['spiral', 'moons', 'circles', 'xor', 'blobs', 'sine', ...DEEP_DATASETS];
 export const ACTIVATIONS = ['tanh', 'relu', 'leaky_relu', 'sigmoid', 'gelu'];
 
 /** @type {NetState} */
@@ -145,6 +146,7 @@ export const DEFAULT_NET = {
   torch: true,
   arms: 2,
   classes: 3,
+  ...DEEP_DEFAULTS,
 };
 
 /** @type {RegState} */
@@ -194,7 +196,7 @@ const isCount = (/** @type {number} */ v) => Number.isInteger(v) && v >= 0;
 /** @type {Codec<NetState>} */
 export const net = {
   write: (c) =>
-    [
+    modelOf(c.dataset) !== 'mlp' ? [esc(c.dataset), ...writeDeepItems(c)].join(',') : [
       esc(c.dataset),
       `n:${c.n}`,
       `noise:${formatNumber(c.noise)}`,
@@ -209,6 +211,11 @@ export const net = {
     const { head, items } = headed(t);
     if (!DATASETS.includes(head)) return undefined;
     const d = DEFAULT_NET;
+    if (modelOf(head) !== 'mlp') {
+      const noise = numberOr(items.noise, d.noise, (v) => v >= 0);
+      const torch = items.torch === undefined ? d.torch : items.torch !== '0' && items.torch !== 'false';
+      return { ...d, dataset: head, noise, torch, ...readDeepItems(head, items) };
+    }
     const hidden = items.hidden === undefined ? d.hidden : parseHidden(items.hidden);
     const act = items.act === undefined ? d.activation : unesc(items.act);
     const batch = items.batch;

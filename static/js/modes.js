@@ -6,6 +6,7 @@
  */
 
 import { CUSTOM } from './state.js';
+import { deepNetwork, modelOf } from './deepstate.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').Mode} Mode */
@@ -19,6 +20,7 @@ import { CUSTOM } from './state.js';
 export function problemOf(s) {
   if (s.mode === 'network') {
     const n = s.net;
+    if (modelOf(n.dataset) !== 'mlp') return { network: deepNetwork(n) };
     return {
       network: {
         dataset: n.dataset,

@@ -29,6 +29,7 @@ export class NetCurvesView extends PathView {
     /** runs drawn (the twins follow them) */
     this.runs = 0;
     this.classification = true;
+    this.what = '';
     this.yrange = new YRange();
   }
 
@@ -68,10 +69,14 @@ export class NetCurvesView extends PathView {
     await super.redraw(store);
   }
 
-  /** @param {boolean} yes  accuracy applies (not for the 1D regression data set) */
-  setClassification(yes) {
-    if (yes !== this.classification) this.invalidate();
+  /**
+   * @param {boolean} yes  accuracy applies (not for the 1D regression data set)
+   * @param {string} [what]  what counts as right, when not the class (the RNN's tolerance)
+   */
+  setClassification(yes, what = '') {
+    if (yes !== this.classification || what !== this.what) this.invalidate();
     this.classification = yes;
+    this.what = what;
   }
 
   /** @param {RunStore} store */
@@ -166,7 +171,7 @@ export class NetCurvesView extends PathView {
     const title = loss
       ? 'loss: train ━  test ┄  PyTorch (torch.optim) ╍'
       : this.classification
-        ? 'accuracy: train ━  test ┄'
+        ? `accuracy${this.what ? ` (${this.what})` : ''}: train ━  test ┄`
         : 'accuracy (classification data sets only)';
     return {
       font: { ...FONT, size: FONT.size - 1 },

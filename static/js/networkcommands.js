@@ -2,10 +2,12 @@
 /**
  * A network's race: its settings, what a new race clears, and the server's messages that only a
  * network race sends (whether torch twins run, the dataset, boundaries and the loss landscape).
- * A new network view (another model's layers, say) takes its messages in `problemMessage`.
+ * A new network view (another model's layers, say) takes its messages in `problemMessage`: the
+ * CNN's and RNN's (deepview.js) do, and their live clipping threshold is changed here.
  */
 import { TORCH_MISSING_NOTE } from './networkpanel.js';
 import { describeNetwork } from './networkview.js';
+import { modelOf } from './deepstate.js';
 
 /** @typedef {import('./state.js').NetState} NetState */
 /** @typedef {import('./controller.js').Controller} Controller */
@@ -27,8 +29,11 @@ export class NetworkCommands {
    * @returns {true}
    */
   clearSurface() {
+    const { p, state } = this.app;
     this.app.surface = null;
-    this.app.p.network.clear();
+    p.network.clear();
+    p.deep.setKind(modelOf(state.net.dataset));
+    p.deep.setClip(state.net.clip);
     this.app.panels?.race.render(this.app.state, [0, 0]);
     return true;
   }
@@ -36,6 +41,7 @@ export class NetworkCommands {
   /** A new network race: nothing of the last one stays drawn. */
   clearRace() {
     this.app.p.network.clear();
+    this.app.p.deep.clear();
     this.app.panels?.network.setTorchNote('');
   }
 
@@ -52,14 +58,32 @@ export class NetworkCommands {
     }
   }
 
-  /** @param {any} msg  a network race's dataset, boundary or landscape */
+  /** @param {any} msg  a network race's dataset, boundary, landscape, view or clip ack */
   problemMessage(msg) {
     const { state, p, panels } = this.app;
     if (state.mode !== 'network') return;
+    if (p.deep.receive(msg)) {
+      if (msg.type !== 'dataset') return;
+      panels?.network.setInfo(msg.architecture);
+      p.netAcc.setClassification(true, msg.model === 'rnn' ? `outputs within ±${msg.tolerance} of the target` : '');
+      return;
+    }
     p.network.receive(msg);
     if (msg.type === 'dataset') {
       panels?.network.setInfo(describeNetwork(msg));
       p.netAcc.setClassification(msg.task !== 'regression');
     }
+  }
+
+  /**
+   * The RNN's clipping threshold, live: sent to the server (acked with the first update it
+   * applies to) and kept in the URL, from which a link or a reset restarts with it.
+   * @param {number | null} clip
+   */
+  changeClip(clip) {
+    const app = this.app;
+    app.state = { ...app.state, net: { ...app.state.net, clip } };
+    app.url.write('replace');
+    if (app.p.race.startMessage) app.p.connection.send({ type: 'clip', max_norm: clip });
   }
 }

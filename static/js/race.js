@@ -18,7 +18,8 @@
  *   a change it did not send, e.g. the presenter's in a room)
  * @property {(limits: Record<string, unknown>) => void} hello
  * @property {(ack: Record<string, unknown>) => void} [started]  the start was acked (torch state)
- * @property {(msg: any) => void} [problem]  a network race's dataset, boundary or landscape
+ * @property {(msg: any) => void} [problem]  a network race's dataset, boundary, landscape, view or
+ *   the ack of a clip
  */
 /** @typedef {{hyper?: Record<string, unknown>, schedule?: unknown, noise?: number}} LiveChange */
 
@@ -238,6 +239,7 @@ export class Race {
       case 'dataset':
       case 'boundary':
       case 'landscape':
+      case 'view':
         this.on.problem?.(msg);
         break;
       default:
@@ -260,6 +262,8 @@ export class Race {
     } else if (msg.of === 'start') {
       this.setClock('running', 0);
       this.on.started?.(msg);
+    } else if (msg.of === 'clip') {
+      this.on.problem?.(msg); // the RNN's clipping threshold changed (deepview.js)
     }
   }
 

@@ -98,9 +98,9 @@ export class RaceCommands {
     const legends = this.legends();
     for (const v of [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc]) v.setLegends(legends);
     p.boundary.setLegends(legends);
+    p.deep.setLegends(legends);
     p.regression.setLegends(legends);
     p.legend.setRuns(legends);
-    p.analysis?.refresh();
   }
 
   /** A new race from the current state; waits for the connection if it is not open. */

@@ -10,6 +10,7 @@
  */
 import { el } from './controls.js';
 import { CUSTOM, DEFAULT_NET, DEFAULT_REG, cloneState, currentRuns, diffStates, formatHash, timelineOf } from './state.js';
+import { deepFieldsOf } from './deepstate.js';
 
 /** @typedef {import('./controller.js').Controller} Controller */
 /** @typedef {import('./state.js').AppState} AppState */
@@ -122,7 +123,10 @@ export class RoomPresenter {
 export function stateFromRace(msg, base) {
   const s = cloneState(base);
   const problem = msg.problem ?? {};
-  if (problem.network) {
+  if (problem.network?.model === 'cnn' || problem.network?.model === 'rnn') {
+    s.mode = 'network';
+    s.net = { ...DEFAULT_NET, ...deepFieldsOf(problem.network) };
+  } else if (problem.network) {
     const n = problem.network;
     s.mode = 'network';
     s.net = {

@@ -20,7 +20,6 @@
 import * as codec from './hashcodecs.js';
 import { DEFAULT_NET, DEFAULT_REG } from './hashcodecs.js';
 import { DEFAULT_RUNS, MAX_RUNS, defaultRuns, linkChanges, withIds } from './runstate.js';
-import { tuneCodec } from './tunestate.js';
 
 export {
   ACTIVATIONS,
@@ -75,7 +74,6 @@ export {
  * @property {Controls} controls  what an embedded page shows of the toolbar (the full page ignores it)
  * @property {boolean} present  presenter mode: large type, thick lines, high contrast
  * @property {Change[]} changes  the live changes of the race, in the order they were acked
- * @property {import('./tunestate.js').TuneState | null} tune  the settings of "Tune all", once used
  */
 /**
  * @typedef {Object} Change  a live change of one run: update number `step` (the step its `set`
@@ -89,8 +87,9 @@ export {
 /** @typedef {'none' | 'play' | 'all'} Controls */
 /** @typedef {'surface' | 'network' | 'regression'} Mode */
 /**
- * @typedef {Object} NetState  the `network` of a start message (docs/protocol.md, Networks)
- * @property {string} dataset  moons, circles, xor, spiral, blobs or sine
+ * @typedef {Object} MlpFields  the `network` of a start message (docs/protocol.md, Networks)
+ * @property {string} dataset  moons, circles, xor, spiral, blobs or sine (an MLP); digits (the
+ *   CNN), adding or sine_seq (the RNN): deepstate.js
  * @property {number} n  points
  * @property {number} noise
  * @property {number[]} hidden  widths of the hidden layers
@@ -100,6 +99,7 @@ export {
  * @property {number} arms  classes of the spiral
  * @property {number} classes  classes of the blobs
  */
+/** @typedef {MlpFields & import('./deepstate.js').DeepFields} NetState */
 /**
  * @typedef {Object} RegState  the `regression` of a start message
  * @property {'linear' | 'logistic'} model
@@ -145,7 +145,6 @@ export const FIELDS = [
   { key: 'view', prop: 'view', codec: codec.view, default: 'contour', write: 'changed', when: hasStart },
   { key: 'run', prop: 'runs', codec: codec.run, default: DEFAULT_RUNS, many: true, write: 'always' },
   { key: 'chg', prop: 'changes', codec: codec.change, default: [], many: true, max: MAX_CHANGES, write: 'set', value: linkChanges },
-  { key: 'tune', prop: 'tune', codec: tuneCodec, default: null, write: 'set', when: inSurface },
   { key: 'controls', prop: 'controls', codec: codec.controls, default: 'play', write: 'changed' },
   { key: 'present', prop: 'present', codec: codec.flag, default: false, write: 'changed' },
 ];

@@ -7,6 +7,7 @@ import { defaultRuns } from './state.js';
 import { optimizersFor, showMode } from './modes.js';
 import { plotly } from './plotkit.js';
 import { hasWebGL } from './surface3d.js';
+import { modelOf } from './deepstate.js';
 
 /** @typedef {import('./state.js').Mode} Mode */
 /** @typedef {import('./state.js').RunState} RunState */
@@ -58,6 +59,7 @@ export class ViewCommands {
     p.netLoss.visible = network;
     p.netAcc.visible = network;
     p.boundary.visible = network;
+    p.deep.setKind(network ? modelOf(state.net.dataset) : 'mlp');
     p.regression.visible = regression;
     p.loss.title = regression ? 'loss L(w, b)' : 'loss f(x, y)';
     p.gnorm.title = regression ? 'gradient norm ‖∇L(w, b)‖' : 'gradient norm ‖∇f‖';

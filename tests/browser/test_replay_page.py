@@ -20,6 +20,7 @@ DECODE = """async ([cases, keys]) => {
   const m = await import('/static/js/state.js');
   return cases.map((c) => {
     const pick = (s) => ({
+      ...(s.mode === 'network' ? { mode: s.mode, net: s.net } : {}),
       ...Object.fromEntries(keys.map((k) => [k, s[k]])),
       runs: s.runs.map(({id, ...r}) => r),
       changes: s.changes,

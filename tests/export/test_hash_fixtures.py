@@ -4,11 +4,13 @@ which the browser test of static/js/state.js reads too."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.export.net_state import NetState
 from server.export.state import ExportState, format_hash, parse_hash
 
 CASES: list[dict[str, Any]] = json.loads(
@@ -16,9 +18,19 @@ CASES: list[dict[str, Any]] = json.loads(
 )["cases"]
 
 
+def net_json(net: NetState) -> dict[str, Any]:
+    """The network in state.js's NetState shape."""
+    out = asdict(net)
+    out["hidden"] = list(net.hidden)
+    return out
+
+
 def as_json(s: ExportState) -> dict[str, Any]:
-    """The state in the fixture's shape (state.js's AppState, its surface-mode fields)."""
+    """The state in the fixture's shape (state.js's AppState: its surface-mode fields, and for a
+    network race its mode and net)."""
+    network = {"mode": s.mode, "net": net_json(s.net)} if s.mode == "network" else {}
     return {
+        **network,
         "surface": s.surface,
         "params": dict(s.params),
         "expr": s.expr,
@@ -50,5 +62,7 @@ def test_each_fixture_hash_decodes_to_its_state_and_back(case: dict[str, Any]) -
         assert as_json(parse_hash(other)) == case["state"], other
 
 
-def test_the_fixture_covers_the_timeline() -> None:
+def test_the_fixture_covers_the_timeline_and_every_network_model() -> None:
     assert any(c["state"]["changes"] for c in CASES)
+    models = {parse_hash(c["hash"]).net.model for c in CASES if c["state"].get("mode")}
+    assert models >= {"cnn", "rnn"}
