@@ -162,10 +162,11 @@ def _surface_plot(state: ExportState, built: Built, n: int) -> SurfacePlot:
 
 
 def build_race(
-    state: ExportState, built: Built, *, max_runs: int = 8
+    state: ExportState, built: Built, *, max_runs: int = 8, init: Array | None = None
 ) -> tuple[Race, list[dict[str, Any]], Timeline]:
     """The race of ``state`` as the websocket's ``start`` builds it, each run's RunSpec, and
-    the timeline of live changes it replays."""
+    the timeline of live changes it replays. ``init``: a network's initial weights, shared by
+    every run (the start message's ``init_params(seed)``)."""
     if len(state.runs) > max_runs:
         raise FieldError("run", f"At most {max_runs} runs in a race (got {len(state.runs)}).")
     start = state.start if state.start is not None else built.start
@@ -190,7 +191,7 @@ def build_race(
         }
         try:
             spec = RunSpec.model_validate(raw)
-            configs.append(build_run(spec, built))
+            configs.append(build_run(spec, built, start=init))
             changes += check_changes(configs[-1], spec.changes, state.steps)
         except ValidationError as exc:
             raise from_validation(exc, ("run", i)) from None

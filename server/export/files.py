@@ -8,6 +8,9 @@ from server.errors import FieldError
 from server.export.compute import Progress, compute
 from server.export.gif import render_gif
 from server.export.html import render_html
+from server.export.network_race import network_csv, network_race
+from server.export.network_scripts import network_numpy_script
+from server.export.network_torch import network_torch_script
 from server.export.notebook import notebook_bytes
 from server.export.pysource import Unexportable
 from server.export.race_spec import script_race
@@ -27,6 +30,8 @@ MEDIA_TYPES = {
 }
 SCRIPTS = ("numpy", "torch", "ipynb")
 """Formats written as code that reproduces the race (server/export/scripts_*.py, notebook.py)."""
+NETWORK_FORMATS = ("csv", "numpy", "torch", "ipynb")
+"""What a network race (an MLP) exports as: its losses, and the scripts that print them."""
 SUFFIXES = {"numpy": "-numpy.py", "torch": "-torch.py", "ipynb": ".ipynb"}
 FORMATS = tuple(MEDIA_TYPES)
 
@@ -56,6 +61,8 @@ def export_state(
     """Compute the race of ``state`` and write it as ``fmt`` (html, csv, json or gif), or write
     the code that computes it (numpy, torch, ipynb)."""
     check_format(fmt)
+    if state.mode == "network" and fmt in NETWORK_FORMATS:
+        return _network(state, fmt, max_steps=max_steps, max_runs=max_runs)
     if fmt in SCRIPTS:
         return _script(state, fmt, max_steps=max_steps, max_runs=max_runs)
     result = compute(state, max_steps=max_steps, max_runs=max_runs, progress=progress)
@@ -70,7 +77,28 @@ def export_state(
     return ExportFile(content, MEDIA_TYPES[fmt], f"gradscape-{state.name}.{fmt}")
 
 
+def _network(state: ExportState, fmt: str, *, max_steps: int, max_runs: int) -> ExportFile:
+    """A network race's losses as CSV, or the scripts that print them."""
+    name = f"gradscape-{state.net.dataset}"
+    if fmt == "csv":
+        content = network_csv(state, max_steps=max_steps, max_runs=max_runs)
+        return ExportFile(content, MEDIA_TYPES[fmt], f"{name}.csv")
+    net = network_race(state, max_steps=max_steps, max_runs=max_runs)
+    try:
+        if fmt == "ipynb":
+            content = notebook_bytes(net)
+        elif fmt == "numpy":
+            content = network_numpy_script(net).encode()
+        else:
+            content = network_torch_script(net).encode()
+    except Unexportable as exc:
+        raise FieldError("format", f"this race cannot be written as {fmt}: {exc}") from None
+    return ExportFile(content, MEDIA_TYPES[fmt], f"{name}{SUFFIXES[fmt]}")
+
+
 def _script(state: ExportState, fmt: str, *, max_steps: int, max_runs: int) -> ExportFile:
+    if state.mode != "surface":
+        raise FieldError("mode", f"mode={state.mode} races cannot be written as {fmt}")
     if state.steps > max_steps:
         raise FieldError("steps", f"steps {state.steps} is above the export limit {max_steps}")
     race = script_race(state, max_runs=max_runs)

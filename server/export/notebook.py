@@ -1,6 +1,7 @@
 """``--format ipynb``: the race as a Jupyter notebook (nbformat 4): the numpy script and the
 PyTorch script as cells, each run's path from both, their largest difference, the CSV rows, and
-a Plotly figure of the paths on the contour. Plain JSON: nbformat is not needed to write it."""
+a Plotly figure of the paths on the contour (of a network race: its loss curves). Plain JSON:
+nbformat is not needed to write it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import json
 from typing import Any
 
 from server import __version__
+from server.export.network_race import NetworkRace
+from server.export.network_scripts import CSV as NETWORK_CSV
+from server.export.network_scripts import network_numpy_script
+from server.export.network_torch import network_torch_script
 from server.export.race_spec import CSV_DOC, ScriptRace
 from server.export.scripts_numpy import numpy_script
 from server.export.scripts_torch import torch_script
@@ -113,6 +118,10 @@ def notebook(race: ScriptRace) -> dict[str, Any]:
         _code(_CSV),
         _code(settings + _FIGURE),
     ]
+    return _document(cells, race.hash)
+
+
+def _document(cells: list[dict[str, Any]], link: str) -> dict[str, Any]:
     for i, cell in enumerate(cells):
         cell["id"] = f"gradscape-{i}"
     return {
@@ -120,12 +129,64 @@ def notebook(race: ScriptRace) -> dict[str, Any]:
         "metadata": {
             "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
-            "gradscape": {"version": __version__, "hash": race.hash},
+            "gradscape": {"version": __version__, "hash": link},
         },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
 
 
-def notebook_bytes(race: ScriptRace) -> bytes:
-    return (json.dumps(notebook(race), indent=1, ensure_ascii=False) + "\n").encode()
+_NET_COLLECT = """\
+numpy_losses = {run["id"]: follow(i, run) for i, run in enumerate(RUNS)}
+for run in RUNS:
+    losses = numpy_losses[run["id"]]
+    print(run["id"], run["optimizer"], f"{len(losses) - 1} steps, final loss {losses[-1]!r}")
+"""
+_NET_COMPARE = """\
+torch_losses = {run["id"]: follow(i, run) for i, run in enumerate(RUNS)}
+for run in RUNS:
+    a, b = np.array(numpy_losses[run["id"]]), np.array(torch_losses[run["id"]])
+    same = a.shape == b.shape
+    gap = float(np.abs(a - b).max()) if same and a.size else 0.0
+    print(run["id"], run["optimizer"], "same steps" if same else "different steps", f"largest difference {gap:.3g}")
+"""
+_NET_FIGURE = """\
+import plotly.graph_objects as go
+
+figure = go.Figure()
+for run in RUNS:
+    losses = numpy_losses[run["id"]]
+    figure.add_scatter(y=losses, mode="lines", name=f"{run['id']} {run['optimizer']}")
+figure.update_layout(title=TITLE, xaxis_title="step", yaxis_title="training loss", yaxis_type="log")
+figure
+"""
+
+
+def network_notebook(net: NetworkRace) -> dict[str, Any]:
+    """A network race's notebook: both scripts, their losses compared, the loss curves."""
+    runs = ", ".join(f"**{r.id}** {r.title}" for r in net.runs)
+    cells = [
+        _markdown(
+            f"# Gradscape race: {net.title}\n\n"
+            f"Runs {runs}; seed {net.state.seed}, {net.state.steps} steps "
+            f"(link state `#{net.hash}`).\n\n"
+            "The first code cell trains the network with numpy alone: the data, the initial "
+            "weights and the mini-batch order are the live race's, the layers, the loss and each "
+            "optimizer's update are Gradscape's own code. The second trains it in PyTorch "
+            "(`nn.Sequential`, autograd, `torch.optim`). The exported `.py` scripts print the "
+            f"losses as CSV: {NETWORK_CSV}."
+        ),
+        _code(_body(network_numpy_script(net))),
+        _code(_NET_COLLECT),
+        _markdown("## The same training in PyTorch (needs `pip install torch`)"),
+        _code(_body(network_torch_script(net))),
+        _code(_NET_COMPARE),
+        _markdown("## The loss curves"),
+        _code(f"TITLE = {json.dumps(net.title)}\n" + _NET_FIGURE),
+    ]
+    return _document(cells, net.hash)
+
+
+def notebook_bytes(race: ScriptRace | NetworkRace) -> bytes:
+    data = network_notebook(race) if isinstance(race, NetworkRace) else notebook(race)
+    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode()

@@ -9,6 +9,7 @@ imports a script has); anything else raises :class:`Unexportable`.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 import re
@@ -74,12 +75,24 @@ def _is_project(obj: object) -> bool:
     return str(getattr(obj, "__module__", "")).startswith("server.")
 
 
+MAX_ARRAY = 5000
+"""Largest numpy array constant written out as a literal (the GELU's erf table is 1,544)."""
+
+
 def _constant(name: str, value: object) -> str | None:
     if isinstance(value, bool | int | str) or value is None:
         return f"{name} = {value!r}"
     if isinstance(value, float | np.floating):
         return f"{name} = {float_text(float(value))}"
+    if isinstance(value, np.ndarray) and value.dtype == np.float64 and value.size <= MAX_ARRAY:
+        return f"{name} = {array_text(value)}"
     return None
+
+
+def array_text(a: np.ndarray[Any, Any]) -> str:
+    """A float64 array as source that rebuilds it bit for bit."""
+    items = ", ".join(float_text(float(v)) for v in a.reshape(-1).tolist())
+    return f"np.array([{items}], dtype=np.float64).reshape({tuple(a.shape)!r})"
 
 
 def float_text(v: float) -> str:
@@ -110,9 +123,33 @@ def _add(obj: Callable[..., Any] | type, out: Pieces) -> None:
             raise Unexportable(f"{key} is a closure over {sorted(cv.nonlocals)}")
         for name, value in cv.globals.items():
             _dependency(key, name, value, out)
+    else:  # a class: the module names its body and methods use (defaults included)
+        module = inspect.getmodule(obj)
+        found = vars(module) if module is not None else {}
+        used = _names(ast.parse(textwrap.dedent(inspect.getsource(obj))))
+        for name in sorted(used - {obj.__name__}):
+            if name in found:
+                _dependency(key, name, found[name], out)
     del out.blocks[key]
     out.blocks[key] = source_of(obj)
     out.origins[key] = where(obj)
+
+
+def _names(node: ast.AST) -> set[str]:
+    """The names ``node`` reads, annotations left out (they are never evaluated)."""
+    if isinstance(node, ast.arg):
+        return set()
+    if isinstance(node, ast.FunctionDef):
+        parts: list[ast.AST] = [*node.args.defaults, *node.args.kw_defaults, *node.body]  # type: ignore[list-item]
+        parts += node.decorator_list
+    elif isinstance(node, ast.AnnAssign):
+        parts = [node.target] + ([node.value] if node.value is not None else [])
+    else:
+        parts = list(ast.iter_child_nodes(node))
+    out = {node.id} if isinstance(node, ast.Name) else set()
+    for part in parts:
+        out |= _names(part)
+    return out
 
 
 def _dependency(owner: str, name: str, value: object, out: Pieces) -> None:
@@ -120,6 +157,8 @@ def _dependency(owner: str, name: str, value: object, out: Pieces) -> None:
         if MODULES.get(name) is not value:
             raise Unexportable(f"{owner} uses the module {value.__name__} as {name!r}")
         return
+    if getattr(value, "__module__", None) == "typing":
+        return  # NamedTuple: every script imports it
     if isinstance(value, types.FunctionType | type) and _is_project(value):
         _add(value, out)
         return

@@ -30,7 +30,7 @@ class ScriptRun:
     id: str
     optimizer: str
     title: str
-    start: tuple[float, float]
+    start: tuple[float, ...]  # () for a network: every run starts from the same weights
     hyper: Mapping[str, float]  # every hyperparameter, checked
     schedule: Schedule  # CONSTANT for none
     noise: float

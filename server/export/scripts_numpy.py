@@ -10,9 +10,11 @@ were acked at, and the same stopping rules. It imports numpy and the standard li
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from server.export.problem_code import numpy_problem
 from server.export.pysource import Pieces, collect, optimizer_code
-from server.export.race_spec import CSV_DOC, ScriptRace, literal, schedule_literal
+from server.export.race_spec import CSV_DOC, ScriptRace, ScriptRun, literal, schedule_literal
 from server.optim import schedules as schedule_module
 from server.optim.registry import get_optimizer
 
@@ -109,9 +111,10 @@ if __name__ == "__main__":
 '''
 
 
-def _runs(race: ScriptRace) -> str:
+def runs_literal(runs: list[ScriptRun]) -> str:
+    """``RUNS = [...]``: each run's start, settings and live changes by acked step."""
     rows = []
-    for r in race.runs:
+    for r in runs:
         changes: dict[int, list[dict[str, object]]] = {}
         for c in r.changes:
             item: dict[str, object] = {}
@@ -122,17 +125,18 @@ def _runs(race: ScriptRace) -> str:
             if c.noise is not None:
                 item["noise"] = c.noise
             changes.setdefault(c.step, []).append(item)
-        rows.append(
-            "    {\n"
-            f"        'id': {r.id!r},\n"
-            f"        'optimizer': {r.optimizer!r},  # {r.title}\n"
-            f"        'start': {literal(r.start)},\n"
-            f"        'hyper': {literal(dict(r.hyper))},\n"
-            f"        'schedule': {schedule_literal(r.schedule)},\n"
-            f"        'noise': {literal(r.noise)},\n"
-            f"        'changes': {_changes(changes)},\n"
-            "    },"
-        )
+        lines = [
+            "    {",
+            f"        'id': {r.id!r},",
+            f"        'optimizer': {r.optimizer!r},  # {r.title}",
+            *([f"        'start': {literal(r.start)},"] if r.start else []),
+            f"        'hyper': {literal(dict(r.hyper))},",
+            f"        'schedule': {schedule_literal(r.schedule)},",
+            f"        'noise': {literal(r.noise)},",
+            f"        'changes': {_changes(changes)},",
+            "    },",
+        ]
+        rows.append("\n".join(lines))
     return "RUNS = [\n" + "\n".join(rows) + "\n]\n"
 
 
@@ -153,32 +157,77 @@ def _changes(changes: dict[int, list[dict[str, object]]]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def header(race: ScriptRace, what: str, run_line: str) -> str:
+@dataclass(frozen=True)
+class About:
+    """What a script's docstring says about its race."""
+
+    problem: str
+    runs: list[ScriptRun]
+    seed: int
+    steps: int
+    hash: str
+    csv: str = CSV_DOC
+
+    @staticmethod
+    def of(race: ScriptRace) -> About:
+        return About(race.problem_title, race.runs, race.seed, race.steps, race.hash)
+
+
+def header(about: About, what: str, run_line: str) -> str:
     return (
         f'"""Gradscape race, {what}.\n\n'
-        f"Problem: {race.problem_title}\n"
-        f"Runs: {', '.join(f'{r.id} {r.title}' for r in race.runs)}; "
-        f"seed {race.seed}, {race.steps} steps.\n"
-        f"Link state: #{race.hash}\n\n"
-        f"Run it with no arguments ({run_line}); it prints {CSV_DOC}.\n"
+        f"Problem: {about.problem}\n"
+        f"Runs: {', '.join(f'{r.id} {r.title}' for r in about.runs)}; "
+        f"seed {about.seed}, {about.steps} steps.\n"
+        f"Link state: #{about.hash}\n\n"
+        f"Run it with no arguments ({run_line}); it prints {about.csv}.\n"
         '"""\n'
     )
 
 
-def optimizer_table(race: ScriptRace, shared: Pieces) -> list[str]:
+def schedule_parts(names: list[str]) -> list[str]:
+    """The closed forms of these schedules and ``learning_rate`` (nothing for none)."""
+    if not names:
+        return []
+    rates = [schedule_module._RATES[name] for name in names]
+    table = ", ".join(f"{n!r}: {fn.__name__}" for n, fn in zip(names, rates, strict=True))
+    return [
+        "# ---- the schedules (server/optim/schedules.py) " + "-" * 30,
+        collect(rates).text(),
+        SCHEDULE_WRAPPER.format(rates="{" + table + "}"),
+    ]
+
+
+def with_npt(text: str) -> str:
+    """``import numpy.typing as npt`` where an annotation names it."""
+    if "npt." not in text:
+        return text
+    return text.replace(
+        "import numpy as np\n", "import numpy as np\nimport numpy.typing as npt\n", 1
+    )
+
+
+IMPORTS = (
+    "from __future__ import annotations\n\nimport math\nfrom typing import NamedTuple\n\n"
+    "import numpy as np\n\n\n"
+    "Array = Hyper = Params = Component = np.ndarray  # names the annotations use"
+)
+
+
+def optimizer_table(optimizers: list[str], shared: Pieces) -> list[str]:
     """Each optimizer's factory (one per distinct init and update: momentum and nesterov share
     SGD's), then ``OPTIMIZERS`` naming the (init, update) of each name the race uses."""
     parts = []
     made: dict[tuple[object, object], str] = {}
     table = []
-    for name in race.optimizers:
+    for name in optimizers:
         opt = get_optimizer(name)
         key = (opt.init, opt.update)
         if key not in made:
             made[key] = f"{name}_code"
             parts.append(optimizer_code(name, shared).factory)
         table.append(f"    {name!r}: {made[key]}(),")
-    hessian = [n for n in race.optimizers if get_optimizer(n).spec.needs_hessian]
+    hessian = [n for n in optimizers if get_optimizer(n).spec.needs_hessian]
     parts.append("OPTIMIZERS = {\n" + "\n".join(table) + "\n}\nNEEDS_HESSIAN = " + literal(hessian))
     return parts
 
@@ -187,34 +236,17 @@ def numpy_script(race: ScriptRace) -> str:
     """The script's text."""
     pieces, problem = numpy_problem(race)
     shared = Pieces()
-    factories = optimizer_table(race, shared)
-    names = race.schedules()
-    rates = [schedule_module._RATES[name] for name in names]
-    imports = "from __future__ import annotations\n\nimport math\nfrom typing import NamedTuple\n\n"
-    imports += "import numpy as np\n"
+    factories = optimizer_table(race.optimizers, shared)
     parts = [
-        header(race, "reproduced with numpy alone", "python this_file.py > path.csv"),
-        imports,
-        "Array = Hyper = Params = Component = np.ndarray  # names the annotations use",
+        header(About.of(race), "reproduced with numpy alone", "python this_file.py > path.csv"),
+        IMPORTS,
         f"SEED = {race.seed}\nSTEPS = {race.steps}",
         "# ---- the problem " + "-" * 60,
     ]
     if pieces.blocks or pieces.constants:
         parts.append(pieces.text())
     parts += [problem, "# ---- the optimizers: the project's own code (server/optim/) " + "-" * 20]
-    parts += [shared.text(), *factories]
-    if rates:
-        table = ", ".join(f"{n!r}: {fn.__name__}" for n, fn in zip(names, rates, strict=True))
-        parts += [
-            "# ---- the schedules (server/optim/schedules.py) " + "-" * 30,
-            collect(rates).text(),
-            SCHEDULE_WRAPPER.format(rates="{" + table + "}"),
-        ]
+    parts += [shared.text(), *factories, *schedule_parts(race.schedules())]
     parts += ["# ---- the race: each run as it started, and its live changes " + "-" * 16]
-    parts += [_runs(race), "# ---- the engine's loop for one run " + "-" * 42, LOOP]
-    text = "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
-    if "npt." in text:
-        text = text.replace(
-            "import numpy as np\n", "import numpy as np\nimport numpy.typing as npt\n", 1
-        )
-    return text
+    parts += [runs_literal(race.runs), "# ---- the engine's loop for one run " + "-" * 42, LOOP]
+    return with_npt("\n\n\n".join(p.strip("\n") for p in parts) + "\n")

@@ -19,13 +19,14 @@ from typing import Any, Literal
 from server.export.problem_code import torch_problem
 from server.export.pysource import collect
 from server.export.race_spec import ScriptRace, ScriptRun, literal, schedule_literal
-from server.export.scripts_numpy import SCHEDULE_WRAPPER, header
+from server.export.scripts_numpy import SCHEDULE_WRAPPER, About, header
 from server.inside.torchcode import scheduler_code, torch_kwargs
 from server.optim import schedules as schedule_module
 from server.optim.schedules import CONSTANT
 from server.problems.nn.torch_twin import TORCH_OPTIMIZERS
 
 RateMode = Literal["none", "scheduler", "closed"]
+Kind = Literal["surface", "network"]
 
 _HANDWRITTEN = {
     "lion": '''
@@ -71,10 +72,11 @@ class Newton(torch.optim.Optimizer):
 }
 _CLASSES = {"lion": "Lion", "newton": "Newton"}
 
-LOOP = '''
+LOOP_HELPERS = """
 CONVERGED_GNORM = 1e-8  # a run stops once its gradient norm and its step are this small
 CONVERGED_STEP = 1e-12
-
+"""
+LOOP = '''
 
 def loss_and_grad(p):
     loss = f(p)
@@ -140,7 +142,7 @@ if __name__ == "__main__":
 '''
 
 
-def rate_mode(race: ScriptRace, run: ScriptRun) -> RateMode:
+def rate_mode(steps: int, run: ScriptRun) -> RateMode:
     """How a run's learning rate is set: by torch.optim alone (a constant rate), by a
     ``torch.optim.lr_scheduler``, or each step from the schedule's closed form."""
     rebased = any(c.schedule is not None for c in run.changes)
@@ -154,7 +156,7 @@ def rate_mode(race: ScriptRace, run: ScriptRun) -> RateMode:
     if run.schedule == CONSTANT:
         return "none"
     p = run.schedule.params
-    if run.schedule.name == "one_cycle" and race.steps > int(float(p["total_steps"])):
+    if run.schedule.name == "one_cycle" and steps > int(float(p["total_steps"])):
         return "closed"
     return "scheduler"
 
@@ -166,25 +168,24 @@ def _optimizer_kwargs(name: str, hyper: Mapping[str, float]) -> tuple[str, dict[
     return _CLASSES[name], {k: float(v) for k, v in hyper.items()}
 
 
-def _make(race: ScriptRace, run: ScriptRun, mode: RateMode) -> str:
+def _make(run: ScriptRun, mode: RateMode, kind: Kind) -> str:
     cls, kwargs = _optimizer_kwargs(run.optimizer, run.hyper)
     args = ", ".join(f"{k}={literal(v)}" for k, v in kwargs.items())
-    extra = "f, " if run.optimizer == "newton" else ""
-    lines = [
-        f"def make_{run.id}():",
-        f'    """Run {run.id}: {run.title}."""',
-        f"    p = torch.tensor({literal(list(run.start))}, dtype=torch.float64, requires_grad=True)",
-        f"    optimizer = {cls}([p], {extra}{args})",
-    ]
+    lines = [f"def make_{run.id}():", f'    """Run {run.id}: {run.title}."""']
+    if kind == "surface":
+        start = literal(list(run.start))
+        lines.append(f"    p = torch.tensor({start}, dtype=torch.float64, requires_grad=True)")
+        extra = "f, " if run.optimizer == "newton" else ""
+        lines.append(f"    optimizer = {cls}([p], {extra}{args})")
+    else:
+        lines.append("    model = network()")
+        lines.append(f"    optimizer = {cls}(model.parameters(), {args})")
     scheduler = (
         scheduler_code(run.schedule, float(run.hyper["lr"])) if mode == "scheduler" else None
     )
-    lines.append(
-        f"    scheduler = {scheduler.replace(chr(10), chr(10) + '    ')}"
-        if scheduler
-        else "    scheduler = None"
-    )
-    lines.append("    return p, optimizer, scheduler")
+    text = scheduler.replace("\n", "\n    ") if scheduler else "None"
+    lines.append(f"    scheduler = {text}")
+    lines.append(f"    return {'p' if kind == 'surface' else 'model'}, optimizer, scheduler")
     return "\n".join(lines)
 
 
@@ -204,9 +205,9 @@ def _change(run: ScriptRun, mode: RateMode, index: int) -> str:
     return "{" + ", ".join(fields) + "}"
 
 
-def _runs(race: ScriptRace, modes: list[RateMode]) -> str:
+def _runs(runs: list[ScriptRun], modes: list[RateMode]) -> str:
     rows = []
-    for run, mode in zip(race.runs, modes, strict=True):
+    for run, mode in zip(runs, modes, strict=True):
         by_step: dict[int, list[str]] = {}
         for j, c in enumerate(run.changes):
             by_step.setdefault(c.step, []).append(_change(run, mode, j))
@@ -226,42 +227,50 @@ def _runs(race: ScriptRace, modes: list[RateMode]) -> str:
     return "RUNS = [\n" + "\n".join(rows) + "\n]"
 
 
+def handwritten(names: list[str]) -> list[str]:
+    """The classes of the optimizers torch.optim lacks, among ``names``."""
+    found = [n for n in names if n in _HANDWRITTEN]
+    if not found:
+        return []
+    return ["# ---- optimizers torch.optim lacks " + "-" * 43, *[_HANDWRITTEN[n] for n in found]]
+
+
+def run_parts(runs: list[ScriptRun], steps: int, kind: Kind) -> tuple[list[str], str, list[str]]:
+    """Each run's ``make_<id>()``, the ``RUNS`` table, and the closed forms of the schedules
+    the runs whose rate the script sets use."""
+    modes = [rate_mode(steps, r) for r in runs]
+    names = {s for r, m in zip(runs, modes, strict=True) if m == "closed" for s in _schedules_of(r)}
+    closed = sorted(names)
+    parts = []
+    if closed:
+        rates = [schedule_module._RATES[n] for n in closed]
+        table = ", ".join(f"{n!r}: {fn.__name__}" for n, fn in zip(closed, rates, strict=True))
+        parts = [
+            "# ---- schedules' closed forms, for runs torch's schedulers cannot follow " + "-" * 4,
+            collect(rates).text(),
+            SCHEDULE_WRAPPER.format(rates="{" + table + "}"),
+        ]
+    made = [_make(r, m, kind) for r, m in zip(runs, modes, strict=True)]
+    return made, _runs(runs, modes), parts
+
+
 def torch_script(race: ScriptRace) -> str:
     """The script's text."""
     pieces, problem = torch_problem(race)
-    modes = [rate_mode(race, r) for r in race.runs]
+    made, table, closed = run_parts(race.runs, race.steps, "surface")
     parts = [
-        header(race, "reproduced with PyTorch", "python this_file.py > path.csv; needs torch"),
+        header(
+            About.of(race), "reproduced with PyTorch", "python this_file.py > path.csv; needs torch"
+        ),
         "from __future__ import annotations\n\nimport math\n\nimport numpy as np\nimport torch",
         f"SEED = {race.seed}\nSTEPS = {race.steps}",
         "# ---- the problem, in torch operations (autograd differentiates it) " + "-" * 10,
     ]
     if pieces.blocks or pieces.constants:
         parts.append(pieces.text())
-    parts.append(problem)
-    handwritten = [n for n in race.optimizers if n in _HANDWRITTEN]
-    if handwritten:
-        parts.append("# ---- optimizers torch.optim lacks " + "-" * 43)
-        parts += [_HANDWRITTEN[n] for n in handwritten]
-    closed = sorted(
-        {
-            s
-            for r, m in zip(race.runs, modes, strict=True)
-            if m == "closed"
-            for s in _schedules_of(r)
-        }
-    )
-    if closed:
-        rates = [schedule_module._RATES[n] for n in closed]
-        table = ", ".join(f"{n!r}: {fn.__name__}" for n, fn in zip(closed, rates, strict=True))
-        parts += [
-            "# ---- schedules' closed forms, for runs torch's schedulers cannot follow " + "-" * 4,
-            collect(rates).text(),
-            SCHEDULE_WRAPPER.format(rates="{" + table + "}"),
-        ]
+    parts += [problem, *handwritten(race.optimizers), *closed]
     parts.append("# ---- the runs: optimizer and scheduler, and their live changes " + "-" * 12)
-    parts += [_make(race, r, m) for r, m in zip(race.runs, modes, strict=True)]
-    parts += [_runs(race, modes), "# ---- the loop " + "-" * 62, LOOP]
+    parts += [*made, table, "# ---- the loop " + "-" * 62, LOOP_HELPERS + LOOP]
     return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 

@@ -43,6 +43,8 @@ import { isEmbedded, setupEmbed } from './embed.js';
 import { CodePanel } from './codepanel.js';
 import { BackpropView } from './backprop.js';
 import { InternalsOverlay } from './overlay.js';
+import { Analysis } from './analysis.js';
+import { analysisHost } from './analysisbridge.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -85,7 +87,7 @@ async function main() {
   /** @type {Controller} */
   let app;
   const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => {
-    if (!room) app.surfaceCmds.pickStart(x, y);
+    if (!room && !app.p.analysis?.pick(x, y)) app.surfaceCmds.pickStart(x, y);
   });
   const first = await firstSurface;
   if (first) {
@@ -212,6 +214,7 @@ async function main() {
     regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.surfaceCmds.changeRegression(reg) }),
   });
   app.viewCmds.showView(state.view);
+  if (!room && !isEmbedded()) app.p.analysis = new Analysis(byId('contour'), analysisHost(app));
   const presenter = new Presenter(app);
   const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
   byId('share-button').addEventListener('click', () => share?.open());
@@ -230,6 +233,7 @@ async function main() {
   startRenderLoop(app);
 
   const ok = await app.surfaceCmds.first(first);
+  app.p.analysis?.ready();
   if (ok && !room) app.raceCmds.startRace();
   viewer?.attach(app);
   connection.connect();

@@ -42,6 +42,7 @@ import { ViewCommands } from './viewcommands.js';
  * @property {import('./regressionview.js').RegressionView} regression  data and fitted lines
  * @property {import('./deepview.js').DeepView} deep  the figure of a CNN or RNN race
  * @property {import('./modeswitch.js').ModeSwitch} modes
+ * @property {import('./analysis.js').Analysis | null} [analysis]  basin map, sweep, tuning (full page)
  */
 
 /**

@@ -101,6 +101,7 @@ export class RaceCommands {
     p.deep.setLegends(legends);
     p.regression.setLegends(legends);
     p.legend.setRuns(legends);
+    p.analysis?.refresh();
   }
 
   /** A new race from the current state; waits for the connection if it is not open. */

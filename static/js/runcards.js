@@ -71,7 +71,8 @@ const NOISE_SPEC = /** @type {ParamSpec} */ ({
 export function runNames(run, spec, id) {
   const lr = run.hyper.lr ?? spec.hyper.find((h) => h.name === 'lr')?.default;
   const name = `${id} · ${spec.title}`;
-  return { name, label: lr === undefined ? name : `${name} lr=${lr}` };
+  const shown = typeof lr === 'number' ? Number(lr.toPrecision(4)) : lr; // a tuned lr has 16 digits
+  return { name, label: lr === undefined ? name : `${name} lr=${shown}` };
 }
 
 export class RunCards {

@@ -8,6 +8,7 @@
  */
 import { ModalDialog } from './dialog.js';
 import { plotly } from './plotkit.js';
+import { DATASETS } from './hashcodecs.js';
 import { formatHash } from './state.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
@@ -19,6 +20,10 @@ import { formatHash } from './state.js';
 /** Longest link the server draws a QR code for (server/routes/share.py, MAX_QR_TEXT). */
 export const QR_MAX = 2000;
 export const EXPORT_FORMATS = ['html', 'csv', 'json', 'gif', 'numpy', 'torch', 'ipynb'];
+/** What a network race exports: its losses per step, and the code that trains it. */
+export const NETWORK_FORMATS = ['csv', 'numpy', 'torch', 'ipynb'];
+const NETWORK_NOTE = 'A network exports its loss per step (CSV) and the code that trains it; its plots export as images below.';
+const OTHER_NOTE = 'Files cover surface races; the plots of this mode export as images below.';
 /** @type {Record<string, string>} The file name's ending per format (the scripts are Python files). */
 export const EXPORT_SUFFIXES = { numpy: '-numpy.py', torch: '-torch.py', ipynb: '.ipynb' };
 const LOCAL_HOSTS = ['127.0.0.1', 'localhost', '[::1]', '::1'];
@@ -192,11 +197,15 @@ export class ShareDialog {
     }
     this.fillEmbed();
     const surfaces = state.mode === 'surface';
-    byId('export-links').hidden = !surfaces;
-    byId('export-note').hidden = surfaces;
+    const network = state.mode === 'network' && DATASETS.includes(state.net.dataset); // an MLP
+    byId('export-links').hidden = !surfaces && !network;
+    const note = byId('export-note');
+    note.hidden = surfaces;
+    note.textContent = network ? NETWORK_NOTE : OTHER_NOTE;
     for (const a of this.modal.dialog.querySelectorAll('a[data-format]')) {
       const link = /** @type {HTMLAnchorElement} */ (a);
       const format = link.dataset.format ?? 'json';
+      link.hidden = network && !NETWORK_FORMATS.includes(format);
       link.href = exportLink(state, format);
       link.download = `gradscape-race${EXPORT_SUFFIXES[format] ?? `.${format}`}`;
     }

@@ -20,6 +20,7 @@
 import * as codec from './hashcodecs.js';
 import { DEFAULT_NET, DEFAULT_REG } from './hashcodecs.js';
 import { DEFAULT_RUNS, MAX_RUNS, defaultRuns, linkChanges, withIds } from './runstate.js';
+import { tuneCodec } from './tunestate.js';
 
 export {
   ACTIVATIONS,
@@ -74,6 +75,7 @@ export {
  * @property {Controls} controls  what an embedded page shows of the toolbar (the full page ignores it)
  * @property {boolean} present  presenter mode: large type, thick lines, high contrast
  * @property {Change[]} changes  the live changes of the race, in the order they were acked
+ * @property {import('./tunestate.js').TuneState | null} tune  the settings of "Tune all", once used
  */
 /**
  * @typedef {Object} Change  a live change of one run: update number `step` (the step its `set`
@@ -145,6 +147,7 @@ export const FIELDS = [
   { key: 'view', prop: 'view', codec: codec.view, default: 'contour', write: 'changed', when: hasStart },
   { key: 'run', prop: 'runs', codec: codec.run, default: DEFAULT_RUNS, many: true, write: 'always' },
   { key: 'chg', prop: 'changes', codec: codec.change, default: [], many: true, max: MAX_CHANGES, write: 'set', value: linkChanges },
+  { key: 'tune', prop: 'tune', codec: tuneCodec, default: null, write: 'set', when: inSurface },
   { key: 'controls', prop: 'controls', codec: codec.controls, default: 'play', write: 'changed' },
   { key: 'present', prop: 'present', codec: codec.flag, default: false, write: 'changed' },
 ];

@@ -253,8 +253,17 @@ def test_share_dialog_in_networks_mode_offers_images_not_surface_files(
     expect(gs.locator("#conn")).to_have_attribute("data-state", "open")
     gs.keyboard.press("s")
     expect(gs.locator("#share-dialog")).to_be_visible()
-    expect(gs.locator("#export-links")).to_be_hidden()
-    expect(gs.locator("#export-note")).to_be_visible()
+    # an MLP exports its losses and the code that trains it, not the surface files
+    expect(gs.locator("#export-links")).to_be_visible()
+    for fmt in ("html", "json", "gif"):
+        expect(gs.locator(f"#export-{fmt}")).to_be_hidden()
+    for fmt in ("csv", "numpy", "torch", "ipynb"):
+        expect(gs.locator(f"#export-{fmt}")).to_be_visible()
+    href = gs.locator("#export-torch").get_attribute("href") or ""
+    assert unquote(href).startswith("/api/export?state=mode=network&net=spiral")
+    r = httpx.get(f"{base_url}{href}", timeout=60)
+    assert r.status_code == 200 and "torch.nn.Sequential(" in r.text
+    expect(gs.locator("#export-note")).to_contain_text("loss per step")
     expect(gs.locator("#export-images button").first).to_be_visible()
 
 

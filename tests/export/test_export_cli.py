@@ -46,7 +46,7 @@ def test_errors_name_the_field_and_exit_2(
 ) -> None:
     assert main(["export", "--state", "#run=adam,lr:-1", "-o", str(tmp_path / "a.json")]) == 2
     assert "run[0].hyper.lr" in capsys.readouterr().err
-    assert main(["export", "--state", "#mode=network", "--format", "csv"]) == 2
+    assert main(["export", "--state", "#mode=network", "--format", "gif"]) == 2
     assert "export supports surface races" in capsys.readouterr().err
     assert main(["export", "--format", "gif"]) == 2  # html and gif need --state
     assert "--state" in capsys.readouterr().err

@@ -45,6 +45,12 @@ CASES = {
     "&seed=3&steps=200&run=momentum,lr:0.02&run=amsgrad,lr:0.05&run=newton,lr:0.7"
     "&chg=a,50,momentum:0.5",
 }
+# an MLP on moons in mini-batches: adam, momentum with an lr change, rmsprop on a cosine schedule
+NETWORK = (
+    "#mode=network&net=moons,n:80,noise:0.1,hidden:4-3,act:tanh,batch:16,torch:1&seed=3"
+    "&steps=120&run=adam,lr:0.02&run=momentum,lr:0.3&run=rmsprop,lr:0.01,sched:cosine,"
+    "sched.T_max:60&chg=b,40,lr:0.1"
+)
 CHECK_IMPORTS = (
     "import runpy, sys\n"
     "runpy.run_path(sys.argv[1], run_name='__main__')\n"
@@ -109,7 +115,7 @@ def torch_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Every case's torch script run, in one process (importing torch takes seconds)."""
     folder = tmp_path_factory.mktemp("torch")
     paths = []
-    for case, state in CASES.items():
+    for case, state in {**CASES, "network": NETWORK}.items():
         text = _file(state, "torch").decode()
         assert "torch.optim." in text and "torch.autograd.grad" in text
         paths.append(folder / f"{case}.py")
@@ -123,7 +129,8 @@ def torch_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     )
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr
-    return {case: Path(f"{path}.csv").read_text() for case, path in zip(CASES, paths, strict=True)}
+    cases = [*CASES, "network"]
+    return {case: Path(f"{path}.csv").read_text() for case, path in zip(cases, paths, strict=True)}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -135,6 +142,50 @@ def test_torch_script_follows_the_live_path_to_1e_9(
     for run, points in ours.items():
         assert theirs[run].shape == points.shape, run
         np.testing.assert_allclose(theirs[run], points, rtol=1e-9, atol=1e-9, err_msg=run)
+
+
+def _losses(text: str) -> dict[str, np.ndarray]:
+    lines = text.splitlines()
+    assert lines[0] == "run,optimizer,step,loss"
+    runs: dict[str, list[float]] = {}
+    for line in lines[1:]:
+        run, _, step, loss = line.split(",")
+        assert int(step) == len(runs.setdefault(run, []))
+        runs[run].append(float(loss))
+    return {run: np.array(losses) for run, losses in runs.items()}
+
+
+def test_network_numpy_script_prints_the_live_losses_bit_for_bit(tmp_path: Path) -> None:
+    script = tmp_path / "net.py"
+    script.write_bytes(_file(NETWORK, "numpy"))
+    expected = _file(NETWORK, "csv").decode()
+    out = _run(script, "-c", CHECK_IMPORTS)
+    assert out == expected
+    losses = _losses(out)
+    assert [len(v) for v in losses.values()] == [121, 121, 121]
+    assert all(v[-1] < v[0] for v in losses.values())  # they learn
+
+
+def test_network_torch_script_follows_the_live_losses_to_1e_9(
+    torch_outputs: dict[str, str],
+) -> None:
+    ours, theirs = _losses(_file(NETWORK, "csv").decode()), _losses(torch_outputs["network"])
+    assert ours.keys() == theirs.keys()
+    for run, losses in ours.items():
+        np.testing.assert_allclose(theirs[run], losses, rtol=1e-9, atol=1e-9, err_msg=run)
+    text = _file(NETWORK, "torch").decode()
+    assert "torch.nn.Sequential(" in text and "torch.nn.Tanh()" in text
+    assert "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=60" in text
+
+
+def test_network_notebook_holds_both_trainings() -> None:
+    notebook = nbformat.reads(_file(NETWORK, "ipynb").decode(), as_version=4)
+    nbformat.validate(notebook)
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    for source in code:
+        compile(source, "cell", "exec")
+    assert "class Tanh" in code[0] and "torch.nn.Sequential(" in code[2]
+    assert 'yaxis_title="training loss"' in code[-1]
 
 
 def test_torch_uses_the_schedulers_and_sets_the_rate_only_where_they_cannot_follow() -> None:
