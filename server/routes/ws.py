@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
+from server import heap
 from server.jsonenc import dumps_text
 from server.live.broker import Broker, Refused
 from server.live.origin import LOOPBACK_NAMES, origin_allowed
@@ -46,6 +47,7 @@ async def live(ws: WebSocket) -> None:
         await session.run()
     finally:
         sessions.discard(session)
+        heap.session_closed(len(sessions))
 
 
 @router.websocket("/ws/room/{code}")
