@@ -8,19 +8,20 @@ field as the request spells it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, StrictInt, model_validator
+from pydantic import ConfigDict, Field, JsonValue, StrictBool, model_validator
 
 from server.errors import FieldError
 from server.optim.base import InvalidHyperparameter
 from server.optim.registry import OPTIMIZERS, get_optimizer
 from server.optim.schedules import Schedule
+from server.optim.validation import SANITY_LIMIT
 from server.problems.expression import DEFAULT_DOMAIN
 from server.problems.factory import Built, build_expression, build_surface
 from server.runs import check_hyper, check_schedule
-from server.schemas import MAX_PARAMS, HyperValue, Number, Point, Strict
+from server.schemas import MAX_PARAMS, Bounded, HyperValue, Number, Point, Strict, WholeNumber
 
 MAX_CELLS = 250 * 250
 MAX_CELL_STEPS = 250 * 250 * 2000
@@ -29,6 +30,12 @@ MAX_LRS = 256
 MAX_TRIALS = 64
 MAX_STARTS = 16
 MAX_COORDINATE = 1e6
+MAX_TUNE_UPDATES = 50_000_000
+
+CELL_STEPS_RULE = f"n * n * steps <= {MAX_CELL_STEPS}"
+ORDERED_LRS_RULE = "lr_min < lr_max"
+LearningRate = Annotated[Number, Field(ge=0.0, le=SANITY_LIMIT)]
+PositiveRate = Annotated[Number, Field(gt=0.0, le=SANITY_LIMIT)]
 
 
 class ProblemFields(Strict):
@@ -47,37 +54,73 @@ class RunFields(ProblemFields):
     optimizer: str = Field(default="adam", max_length=32)
     hyper: dict[str, HyperValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
     schedule: dict[str, Any] | None = None
-    steps: StrictInt = Field(default=500, ge=0)
+    steps: WholeNumber = Field(default=500, ge=0, le=MAX_STEPS)
     tol: Number = Field(default=1e-3, gt=0, le=1e6)
 
 
 class BasinRequest(RunFields):
-    n: StrictInt = Field(default=100, ge=2)
-    domain: tuple[Point, Point] | None = None
+    n: WholeNumber = Field(
+        default=100,
+        ge=2,
+        le=int(MAX_CELLS**0.5),
+        description=f"Cells per side; {CELL_STEPS_RULE}.",
+        json_schema_extra={"x-gradscape-rules": [CELL_STEPS_RULE]},
+    )
+    domain: tuple[Bounded, Bounded] | None = Field(
+        default=None,
+        description="[[x0, x1], [y0, y1]] with x0 < x1 and y0 < y1 (default: the problem's own)",
+        json_schema_extra={"x-gradscape-rules": ["x0 < x1", "y0 < y1"]},
+    )
 
 
 class SweepRequest(RunFields):
     start: Point | None = None
-    lrs: list[Number] | None = Field(default=None, min_length=1)
-    lr_min: Number = Field(default=1e-5, gt=0)
-    lr_max: Number = Field(default=10.0, gt=0)
-    n: StrictInt = Field(default=64, ge=2)
+    lrs: list[LearningRate] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LRS,
+        description="The learning rates, in place of lr_min, lr_max and n.",
+    )
+    lr_min: PositiveRate = Field(
+        default=1e-5, json_schema_extra={"x-gradscape-rules": [ORDERED_LRS_RULE]}
+    )
+    lr_max: PositiveRate = Field(
+        default=10.0, json_schema_extra={"x-gradscape-rules": [ORDERED_LRS_RULE]}
+    )
+    n: WholeNumber = Field(default=64, ge=2, le=MAX_LRS)
+
+
+TUNE_RULES: list[JsonValue] = [
+    "every key of hyper is one of optimizers",
+    f"optimizers x trials (at least 3 with second) x starts x steps <= {MAX_TUNE_UPDATES}",
+    "criterion steps needs a problem that lists its minima (not a formula)",
+    ORDERED_LRS_RULE,
+]
 
 
 class TuneRequest(ProblemFields):
-    optimizers: list[str] = Field(default_factory=lambda: list(OPTIMIZERS), min_length=1)
-    hyper: dict[str, dict[str, HyperValue]] = Field(default_factory=dict, max_length=32)
+    optimizers: list[str] = Field(
+        default_factory=lambda: list(OPTIMIZERS), min_length=1, max_length=len(OPTIMIZERS)
+    )
+    hyper: dict[str, dict[str, HyperValue]] = Field(
+        default_factory=dict,
+        max_length=len(OPTIMIZERS),
+        description="Fixed hyperparameters per optimizer (the tuning sets lr, and with second "
+        "the main other one, over them).",
+    )
     start: Point | None = None
     starts: Literal["current", "random"] = "current"
-    n_starts: StrictInt = Field(default=4, ge=1)
-    seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1)
-    trials: StrictInt = Field(default=16, ge=1)
-    steps: StrictInt = Field(default=500, ge=1)
+    n_starts: WholeNumber = Field(default=4, ge=1, le=MAX_STARTS)
+    seed: WholeNumber = Field(default=0, ge=0, le=2**32 - 1)
+    trials: WholeNumber = Field(default=16, ge=1, le=MAX_TRIALS)
+    steps: WholeNumber = Field(default=500, ge=1, le=MAX_STEPS)
     criterion: Literal["steps", "final_loss"] = "steps"
     tol: Number = Field(default=1e-3, gt=0, le=1e6)
-    lr_min: Number = Field(default=1e-4, gt=0)
-    lr_max: Number = Field(default=1.0, gt=0)
-    second: bool = False
+    lr_min: PositiveRate = Field(default=1e-4)
+    lr_max: PositiveRate = Field(default=1.0)
+    second: StrictBool = False
+
+    model_config = ConfigDict(json_schema_extra={"x-gradscape-rules": TUNE_RULES})
 
 
 @dataclass(frozen=True)

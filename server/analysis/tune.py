@@ -19,6 +19,7 @@ from server.analysis.batch import Batch, Cancel
 from server.analysis.requests import (
     MAX_STARTS,
     MAX_TRIALS,
+    MAX_TUNE_UPDATES,
     Problem,
     TuneRequest,
     check_run,
@@ -67,6 +68,15 @@ def _check(body: TuneRequest) -> None:
     for name in body.hyper:
         if name not in body.optimizers:
             raise FieldError(f"hyper.{name}", f"{name!r} is not among the optimizers tuned")
+    trials = max(body.trials, 3) if body.second else body.trials
+    starts = 1 if body.starts == "current" else body.n_starts
+    updates = len(body.optimizers) * trials * starts * body.steps
+    if updates > MAX_TUNE_UPDATES:
+        raise FieldError(
+            "steps",
+            f"optimizers x trials x starts x steps = {updates:,} is above the limit "
+            f"{MAX_TUNE_UPDATES:,}",
+        )
 
 
 def starts_of(body: TuneRequest, problem: Problem) -> Array:

@@ -48,6 +48,18 @@ class _Run:
     warned: bool = False
     calm: int = 0
     last: tuple[int, float, float, float] | None = None  # step, x, y, loss of the last sample
+    crossed: Crossing | None = None
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """The last sample where a run's lr was above its local stability limit."""
+
+    step: int
+    lr: float
+    limit: float
+    lambda_max: float
+    formula: str
 
 
 class StabilityWatch:
@@ -83,6 +95,11 @@ class StabilityWatch:
         self._due = race.step + CHECK_EVERY if race.step else 1
         latest, self._latest = self._latest, {}
         return self._sample(latest)
+
+    def crossing(self, run_id: str) -> Crossing | None:
+        """The last sample of this episode with the lr above the limit (for a divergence)."""
+        run = self._runs.get(run_id)
+        return run.crossed if run is not None else None
 
     def recent(self, run_id: str) -> list[tuple[int, float]]:
         """The (step, loss) samples of a run, oldest first (for explaining its end)."""
@@ -137,6 +154,7 @@ class StabilityWatch:
             limit = run.edge.limit(curvature)
             if limit is not None and lr > limit * MARGIN:
                 over = (limit, curvature)
+                run.crossed = Crossing(step, lr, limit, curvature, run.edge.formula)
         growth = self._growth(run)
         if over is None and growth is None:
             run.calm += 1

@@ -83,15 +83,23 @@ def refine_body(schema: JsonSchema) -> None:
         checks.append(rules.problem_variants(params_key))
     elif props.get("expression", {}).get("type") == "string":
         props["expression"] = rules.formula()
+    names = None
+    if "network" in props and "surface" not in props:
+        props["network"] = {**rules.backprop_network(), "default": props["network"].get("default")}
+        names = rules.first_order()
     if "optimizer" in props:
         default = props["optimizer"].get("default")
         props["optimizer"] = {
-            "enum": list(OPTIMIZERS),
+            "enum": names or list(OPTIMIZERS),
             "description": "An optimizer of `GET /api/optimizers`.",
             **({"default": default} if default is not None else {}),
         }
         if "hyper" in props:
-            checks.append(rules.optimizer_variants(default))
+            checks.append(rules.optimizer_variants(default, names))
+    if "optimizers" in props:
+        props["optimizers"] = {**props["optimizers"], **rules.optimizer_list()}
+        if "hyper" in props:
+            props["hyper"] = {**props["hyper"], **rules.hyper_per_optimizer()}
     if "schedule" in props:
         props["schedule"] = rules.schedule()
     if "regression" in props:

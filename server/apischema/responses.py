@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.apischema.analysis import BASIN, SWEEP, TUNE
+from server.apischema.backprop import BACKPROP
+
 JsonSchema = dict[str, Any]
 
 ERROR: JsonSchema = {
@@ -112,5 +115,9 @@ JSON_BODIES: dict[tuple[str, str], JsonSchema] = {
     ("post", "/api/trajectory"): TRAJECTORY,
     ("post", "/api/expression/grid"): EXPRESSION_GRID,
     ("get", "/api/expression/examples"): {"type": "array"},
+    ("post", "/api/basin"): BASIN,
+    ("post", "/api/sweep"): SWEEP,
+    ("post", "/api/tune"): TUNE,
+    ("post", "/api/backprop"): BACKPROP,
 }
 """The 200 body of each JSON route this package describes (others keep their own models)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from server.inside.backprop import MAX_HIDDEN_LAYERS, MAX_OUTPUTS
+from server.inside.backprop import MAX_UNITS as MAX_DRAWN_UNITS
 from server.optim.base import HyperSpec, OptimizerSpec
 from server.optim.hyper import DOMAINS
 from server.optim.registry import OPTIMIZERS
@@ -17,6 +19,10 @@ from server.optim.schedules import SCHEDULES
 from server.optim.validation import SANITY_LIMIT
 from server.problems.expression import MAX_LENGTH
 from server.problems.expression.functions import CONSTANTS, FUNCTION_NAMES
+from server.problems.nn.datasets import DATASETS
+from server.problems.nn.layers import ACTIVATIONS
+from server.problems.nn.problem import LIMITS as NETWORK_LIMITS
+from server.problems.nn.problem import LOSS_CHOICES
 from server.problems.nn.regression import LIMITS as REGRESSION_LIMITS
 from server.problems.nn.regression import MODELS
 from server.problems.surfaces import SURFACES
@@ -137,10 +143,13 @@ def hyper_object(spec: OptimizerSpec) -> JsonSchema:
     return out
 
 
-def optimizer_variants(default: str | None) -> JsonSchema:
-    """``oneOf``: for each optimizer, ``optimizer`` equal to its name and its ``hyper``."""
+def optimizer_variants(default: str | None, names: list[str] | None = None) -> JsonSchema:
+    """``oneOf``: for each optimizer (of ``names``), ``optimizer`` equal to its name and its
+    ``hyper``."""
     variants = []
     for name, opt in OPTIMIZERS.items():
+        if names is not None and name not in names:
+            continue
         variant: JsonSchema = {
             "title": opt.spec.title,
             "properties": {"optimizer": {"const": name}, "hyper": hyper_object(opt.spec)},
@@ -149,6 +158,20 @@ def optimizer_variants(default: str | None) -> JsonSchema:
             variant["required"] = ["optimizer"]
         variants.append(variant)
     return {"oneOf": variants}
+
+
+def optimizer_list() -> JsonSchema:
+    """A list of optimizer names, each at most once."""
+    return {"items": {"enum": list(OPTIMIZERS)}, "uniqueItems": True}
+
+
+def hyper_per_optimizer() -> JsonSchema:
+    """``{optimizer name: its hyper object}`` (each optimizer's own names and domains)."""
+    return {
+        "type": "object",
+        "properties": {name: hyper_object(opt.spec) for name, opt in OPTIMIZERS.items()},
+        "additionalProperties": False,
+    }
 
 
 def schedule_variant(name: str) -> JsonSchema:
@@ -250,6 +273,53 @@ def problem_variants(params_key: str) -> JsonSchema:
         }
     )
     return {"oneOf": variants}
+
+
+def first_order() -> list[str]:
+    """The optimizers that need no Hessian (the only ones a network can use)."""
+    return [name for name, opt in OPTIMIZERS.items() if not opt.spec.needs_hessian]
+
+
+BACKPROP_RULES = [
+    "loss bce needs a two-class data set; softmax a classification one (not sine)",
+    "the training part, n - round(n * test_fraction), holds at least 2 points",
+    f"at most {MAX_OUTPUTS} outputs (spiral's arms, blobs' classes)",
+]
+
+
+def backprop_network() -> JsonSchema:
+    """The small MLP of the Backprop view: its data set, layers and loss."""
+    props: JsonSchema = {
+        "model": {"enum": ["mlp"], "default": "mlp"},
+        "dataset": {"enum": list(DATASETS)},
+        "hidden": {
+            "type": "array",
+            "maxItems": MAX_HIDDEN_LAYERS,
+            "items": {"type": "integer", "minimum": 1, "maximum": MAX_DRAWN_UNITS},
+            "description": "Hidden layer widths (required: the training default is too large "
+            "to draw).",
+        },
+        "activation": {"enum": list(ACTIVATIONS)},
+        "loss": {"enum": list(LOSS_CHOICES)},
+        "torch": {"type": "boolean"},
+    }
+    for key, (lo, hi) in NETWORK_LIMITS.items():
+        kind = "integer" if isinstance(lo, int) else "number"
+        props[key] = {"type": kind, "minimum": lo, "maximum": hi}
+    props["l2"] = {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 0,
+        "description": "Always 0 here: the view shows the loss without L2.",
+    }
+    props["batch_size"] = {"anyOf": [props["batch_size"], {"type": "null"}]}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": ["hidden"],
+        "additionalProperties": False,
+        "x-gradscape-rules": BACKPROP_RULES,
+    }
 
 
 def regression() -> JsonSchema:

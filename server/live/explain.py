@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from server.analysis.stability import edge
+from server.analysis.watch import Crossing
 from server.engine import Race, RunConfig, RunStatus, Stop
 from server.live.streams import Stream, SurfaceStream
 from server.problems.factory import Built
@@ -67,12 +68,27 @@ def _quadratic(run: RunConfig, built: Built, head: str, lr: float) -> str | None
     return (
         f"{head} On this quadratic the steepest curvature is λmax = {_fmt(built.lambda_max)}, "
         f"and this method is stable only for lr < {found.formula} = {_fmt(bound)}. "
-        f"This run used lr = {_fmt(lr)}, so every step overshoots the valley by more than "
-        "it corrects. Lower the learning rate below that limit."
+        f"This run used lr = {_fmt(lr)}, {_fmt(lr / bound)}x that limit, so every step "
+        "overshoots the valley by more than it corrects. Lower the learning rate below that limit."
     )
 
 
-def diverged(run: RunConfig, built: Built, step: int, recent: Samples = ()) -> str:
+def _crossed(head: str, crossed: Crossing) -> str:
+    return (
+        f"{head} At step {crossed.step} lr = {_fmt(crossed.lr)} was {_fmt(crossed.lr / crossed.limit)}x "
+        f"the local stability limit there, {crossed.formula} = {_fmt(crossed.limit)} (λmax = "
+        f"{_fmt(crossed.lambda_max)} of the Hessian): every step overshot along the steepest "
+        "direction by more than it corrected. Lower the learning rate below that limit."
+    )
+
+
+def diverged(
+    run: RunConfig,
+    built: Built,
+    step: int,
+    recent: Samples = (),
+    crossed: Crossing | None = None,
+) -> str:
     lr = run.hyper.get("lr", math.nan)
     trend = _trend(recent)
     if trend is not None and trend[0] == "falling":
@@ -90,6 +106,8 @@ def diverged(run: RunConfig, built: Built, step: int, recent: Samples = ()) -> s
     quadratic = _quadratic(run, built, head, lr)
     if quadratic is not None:
         return quadratic
+    if crossed is not None:
+        return _crossed(head, crossed)
     if built.kind == "expression" and trend is None:
         return (
             f"Stopped at step {step}: the run stepped where the formula is undefined or infinite "
@@ -103,11 +121,18 @@ def diverged(run: RunConfig, built: Built, step: int, recent: Samples = ()) -> s
     return f"{head} With lr = {_fmt(lr)}, try a smaller learning rate."
 
 
-def explain(stop: Stop, race: Race, built: Built, recent: Samples = ()) -> str:
-    """Why ``stop`` happened; ``recent`` are the run's last (step, loss) samples, if known."""
+def explain(
+    stop: Stop,
+    race: Race,
+    built: Built,
+    recent: Samples = (),
+    crossed: Crossing | None = None,
+) -> str:
+    """Why ``stop`` happened; ``recent`` are the run's last (step, loss) samples, ``crossed``
+    its last crossing of the local stability limit, if known."""
     run = race.configs[race.index_of(stop.run)]
     if stop.status is RunStatus.DIVERGED:
-        return diverged(run, built, stop.step, recent)
+        return diverged(run, built, stop.step, recent, crossed)
     if stop.status is RunStatus.FINISHED:
         return f"Finished: {stop.step} steps done (the race's max_steps)."
     return (
@@ -118,11 +143,14 @@ def explain(stop: Stop, race: Race, built: Built, recent: Samples = ()) -> str:
 
 def stop_event(stop: Stop, stream: Stream, built: Built) -> dict[str, Any]:
     """The ``event`` message of a stopped run, with plain words on why."""
-    recent = stream.watch.recent(stop.run) if isinstance(stream, SurfaceStream) else ()
+    recent: Samples = ()
+    crossed = None
+    if isinstance(stream, SurfaceStream):
+        recent, crossed = stream.watch.recent(stop.run), stream.watch.crossing(stop.run)
     return {
         "type": "event",
         "run": stop.run,
         "event": stop.status.value,
         "step": stop.step,
-        "message": explain(stop, stream.race, built, recent),
+        "message": explain(stop, stream.race, built, recent, crossed),
     }

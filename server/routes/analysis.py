@@ -24,6 +24,7 @@ from server.analysis.batch import Cancelled
 from server.analysis.requests import BasinRequest, SweepRequest, TuneRequest
 from server.analysis.sweep import sweep
 from server.analysis.tune import tune
+from server.apischema.analysis import BASIN_STREAM
 from server.jsonenc import ORJSONResponse, dumps
 
 WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-analysis")
@@ -76,7 +77,7 @@ async def basin_map(body: BasinRequest) -> Response:
     return await _cached("basin", body, lambda: basin(body))
 
 
-@router.post("/basin/stream")
+@router.post("/basin/stream", response_class=StreamingResponse, responses={200: BASIN_STREAM})
 async def basin_stream(body: BasinRequest) -> StreamingResponse:
     """The same map as NDJSON lines: the head (x, y, minima, rows), then blocks of rows."""
     checked = plan(body)

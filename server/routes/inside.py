@@ -93,8 +93,17 @@ DEFAULT_NETWORK: dict[str, Any] = {"dataset": "moons", "n": 40, "hidden": [3], "
 class BackpropRequest(Strict):
     network: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_NETWORK))
     seed: WholeNumber = Field(default=0, ge=0, le=2**32 - 1)
-    params: list[Number] | None = Field(default=None, max_length=200)
-    sample: WholeNumber = Field(default=0, ge=0)
+    params: list[Annotated[Number, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]] | None = Field(
+        default=None,
+        max_length=200,
+        description="The network's weights (as many as it has), or null for its initial ones.",
+        json_schema_extra={"x-gradscape-rules": ["len(params) is the network's weight count"]},
+    )
+    sample: WholeNumber = Field(
+        default=0,
+        ge=0,
+        json_schema_extra={"x-gradscape-rules": ["sample < the training part's size"]},
+    )
     optimizer: str = Field(default="sgd", max_length=32)
     hyper: dict[str, HyperValue] = Field(default_factory=lambda: {"lr": 0.5}, max_length=16)
 
@@ -105,7 +114,8 @@ def backprop(body: BackpropRequest) -> ORJSONResponse:
     weight's chain-rule factors, and the weights after one update."""
     built = build_network(body.network)
     problem = built.problem
-    assert isinstance(problem, NetworkProblem)
+    if not isinstance(problem, NetworkProblem):
+        raise FieldError("network.model", "The backprop view draws MLPs (model mlp)")
     check_optimizer(body.optimizer, built)
     hyper = check_hyper(body.optimizer, body.hyper)
     if body.params is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -79,3 +82,35 @@ def test_optimizers_without_an_edge_have_none() -> None:
     assert edge("adam", {"lr": 0.1}) is None and edge("newton", {"lr": 1.0}) is None
     found = edge("momentum", {"momentum": 0.9})
     assert found is not None and found.limit(-1.0) is None  # no positive curvature: no limit
+
+
+def _envelope_ratio(torch: Any, lr: float, mu: float, nesterov: bool, h: float) -> float:
+    """max |x| over steps 1800-2000 over the max over steps 200-400, torch.optim.SGD on h x²/2."""
+    x = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([x], lr=lr, momentum=mu, nesterov=nesterov)
+    path = []
+    for _ in range(2000):
+        opt.zero_grad()
+        (0.5 * h * x * x).sum().backward()
+        opt.step()
+        path.append(abs(float(x.item())))
+    late, early = max(path[1800:]), max(path[200:400])
+    return late / early if math.isfinite(late) and early > 0 else math.inf
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("mu", [0.3, 0.6, 0.9, 0.99])
+def test_the_momentum_edges_are_torch_sgds_own(mu: float, nesterov: bool) -> None:
+    """2% below the predicted edge torch's SGD shrinks the error, 2% above it grows it (heavy
+    ball: 2(1+μ)/h; Nesterov as torch writes it, p -= lr (g + μ b): 2(1+μ)/((1+2μ) h))."""
+    torch = pytest.importorskip("torch")
+    h = 3.0
+    name = "nesterov" if nesterov else "momentum"
+    found = edge(name, {"momentum": mu, "nesterov": float(nesterov)})
+    assert found is not None
+    limit = found.limit(h)
+    assert limit is not None
+    expected = 2.0 * (1.0 + mu) / ((1.0 + 2.0 * mu) if nesterov else 1.0) / h
+    assert limit == pytest.approx(expected, rel=1e-12)
+    assert _envelope_ratio(torch, 0.98 * limit, mu, nesterov, h) < 1.0
+    assert _envelope_ratio(torch, 1.02 * limit, mu, nesterov, h) > 1.0

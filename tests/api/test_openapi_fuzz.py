@@ -3,7 +3,9 @@
 The run is the command a person would type (``schemathesis run URL --checks all``) from the
 repository root, so ``schemathesis.toml`` and its hooks apply, against uvicorn on a free port.
 New routes are covered as soon as they are in the schema. Seed and examples are fixed: the run
-is reproducible and bounded (about a minute on the project's 2-core machines).
+is reproducible and bounded: 1-2 minutes on the project's 2-core machines when they are quiet
+(the analysis routes' cases are made small by the hooks); measured 580 s with 15 other jobs
+running (load average 15-17), of which about 100 s were the analysis routes and backprop.
 """
 
 from __future__ import annotations
@@ -14,24 +16,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from server.optim.registry import OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261203
 EXAMPLES = 5
-NOT_YET_DESCRIBED = {
-    # The network config (`network`, `params` sized by it, `sample` bounded by its data set) is
-    # an open object in the schema, so generated bodies are mostly refused. Owner: inside.
-    "/api/backprop",
-    # Landed at the end of a session without their schema work: huge `steps`/`lr_max` reach
-    # the handlers' own caps (422 texts the schema does not bound), the NDJSON stream's media
-    # type and some error statuses are undeclared. Owner: analysis (issue #15).
-    "/api/basin",
-    "/api/basin/stream",
-    "/api/sweep",
-    "/api/tune",
-}
+NOT_YET_DESCRIBED: set[str] = set()
 """Routes whose schema does not yet say all the server checks; every other route is fuzzed."""
 SAMPLED = {"sgd", "nesterov", "rprop", "adam", "newton"}
 REPEATS = {f"/api/optimizers/{name}/torch" for name in OPTIMIZERS if name not in SAMPLED}
@@ -39,6 +31,7 @@ REPEATS = {f"/api/optimizers/{name}/torch" for name in OPTIMIZERS if name not in
 hyperparameters among them) keeps the deterministic coverage phase within the time budget."""
 
 
+@pytest.mark.timeout(600)  # 1-2 minutes on a quiet machine; 10 on one running 15 jobs
 def test_schemathesis_finds_no_mismatch(server_url: str) -> None:
     # The first POST /api/parity imports torch, which on a loaded machine can take longer than
     # the response-time check allows; that one-off cost is paid before the run.
@@ -66,7 +59,7 @@ def test_schemathesis_finds_no_mismatch(server_url: str) -> None:
         *(arg for path in sorted(NOT_YET_DESCRIBED | REPEATS) for arg in ("--exclude-path", path)),
     ]
     done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=540, check=False
     )
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report

@@ -200,4 +200,4 @@ def test_cli_basin_sweep_tune(tmp_path: Any, capsys: pytest.CaptureFixture[str])
     table = capsys.readouterr().out
     assert "budget per optimizer: 4 trials x 1 start(s) x 100 steps" in table and "adam" in table
     assert main(["basin", "--n", "300"]) == 2
-    assert "n: n 300 is above the limit 250" in capsys.readouterr().err
+    assert "n: Input should be less than or equal to 250" in capsys.readouterr().err

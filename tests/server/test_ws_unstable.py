@@ -176,3 +176,24 @@ def test_the_monkey_saddle_falls_without_bound_and_is_not_called_an_overshoot(
     )
     numbers = [float(v) for v in re.findall(r"-\d[\d.e+]*", message)]
     assert numbers and min(numbers) < -1e10
+
+
+def test_a_divergence_off_quadratics_names_the_local_limit_it_crossed(server: LiveServer) -> None:
+    # Rosenbrock curves ever more steeply away from its valley: lr 0.003 diverges at step 6, a
+    # step a frame lets the watch sample the way out
+    runs = [{"id": "a", "optimizer": "sgd", "hyper": {"lr": 0.003}, "start": [-1.5, 2.0]}]
+    seen = play(server, race("rosenbrock", runs, 100, sps=30))
+    warned, diverged = events(seen, "unstable"), events(seen, "diverged")
+    assert [m["run"] for m in diverged] == ["a"] and warned and warned[0]["cause"] == "lr_limit"
+    message = diverged[0]["message"]
+    found = re.search(
+        r"At step (\d+) lr = 0\.003 was ([\d.]+)x the local stability limit there, "
+        r"2/λmax = ([\d.e-]+) \(λmax = ([\d.e+]+) of the Hessian\)",
+        message,
+    )
+    assert found is not None, message
+    step, ratio, limit, curvature = int(found[1]), *(float(v) for v in found.group(2, 3, 4))
+    assert step < diverged[0]["step"] and ratio > 1.0
+    assert limit == pytest.approx(2.0 / curvature, rel=1e-3) and ratio == pytest.approx(
+        0.003 / limit, rel=1e-3
+    )

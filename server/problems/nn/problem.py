@@ -44,6 +44,17 @@ MAX_LAYERS = 6
 MAX_UNITS = 64
 MAX_L2 = 10.0
 LOSS_CHOICES: tuple[str, ...] = ("auto", "bce", "softmax", "mse")
+LIMITS: dict[str, tuple[float, float]] = {
+    "n": (10, MAX_POINTS),
+    "noise": (0.0, 5.0),
+    "test_fraction": (0.0, 0.9),
+    "arms": (2, 6),
+    "classes": (2, 6),
+    "l2": (0.0, MAX_L2),
+    "batch_size": (1, MAX_POINTS),
+    "seed": (0, 2**32 - 1),
+}
+"""Each numeric field's (lowest, highest); int bounds mean a whole number."""
 # Temporaries of a batched forward hold (runs x points x width) floats; chunk the runs to
 # keep each one near 8 MB.
 _CHUNK_ELEMENTS = 1 << 20
@@ -91,25 +102,29 @@ class NetworkConfig:
             _integer(v, f"{where('hidden')}[{i}]", 1, MAX_UNITS) for i, v in enumerate(hidden_raw)
         )
         batch_raw = data.get("batch_size")
+
+        def number(key: str) -> Any:
+            lo, hi = LIMITS[key]
+            value = data.get(key, getattr(d, key))
+            if isinstance(lo, int):
+                return _integer(value, where(key), lo, int(hi))
+            return _real(value, where(key), lo, hi)
+
         config = cls(
             dataset=_choice(data.get("dataset", d.dataset), where("dataset"), DATASETS),
-            n=_integer(data.get("n", d.n), where("n"), 10, MAX_POINTS),
-            noise=_real(data.get("noise", d.noise), where("noise"), 0.0, 5.0),
-            test_fraction=_real(
-                data.get("test_fraction", d.test_fraction), where("test_fraction"), 0.0, 0.9
-            ),
-            arms=_integer(data.get("arms", d.arms), where("arms"), 2, 6),
-            classes=_integer(data.get("classes", d.classes), where("classes"), 2, 6),
+            n=number("n"),
+            noise=number("noise"),
+            test_fraction=number("test_fraction"),
+            arms=number("arms"),
+            classes=number("classes"),
             hidden=hidden,
             activation=_choice(
                 data.get("activation", d.activation), where("activation"), ACTIVATIONS
             ),
             loss=_choice(data.get("loss", d.loss), where("loss"), LOSS_CHOICES),
-            l2=_real(data.get("l2", d.l2), where("l2"), 0.0, MAX_L2),
-            batch_size=None
-            if batch_raw is None
-            else _integer(batch_raw, where("batch_size"), 1, MAX_POINTS),
-            seed=_integer(data.get("seed", d.seed), where("seed"), 0, 2**32 - 1),
+            l2=number("l2"),
+            batch_size=None if batch_raw is None else number("batch_size"),
+            seed=number("seed"),
         )
         config.resolved_loss(prefix)
         return config
