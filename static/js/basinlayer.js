@@ -146,9 +146,8 @@ export class BasinLayer {
     const at = i * this.x.length + j;
     const k = this.minimum[at];
     if (k === PENDING) return [0, 0, 0, 0];
-    if (this.view === 'minimum') return [...rgb(basinColor(k)), 255];
     const s = this.steps[at];
-    if (k < 0 || s < 0) return [...rgb(basinColor(k)), 255];
+    if (this.view === 'minimum' || k < 0 || s < 0) return [...rgb(basinColor(k)), 255];
     return [...stepsColor(this.maxSteps ? s / this.maxSteps : 0), 255];
   }
 
@@ -159,12 +158,30 @@ export class BasinLayer {
     const m = this.y.length;
     if (!ctx || i1 <= i0) return;
     const image = ctx.createImageData(n, i1 - i0);
+    const data = image.data;
+    /** @type {Map<number, [number, number, number, number]>} one colour per minimum, computed once */
+    const byMinimum = new Map();
     for (let i = i0; i < i1; i++) {
-      const line = m - 1 - i; // the canvas runs top to bottom, y upwards
-      const base = (line - (m - i1)) * n * 4;
-      for (let j = 0; j < n; j++) image.data.set(this.cellColor(i, j), base + j * 4);
+      const base = (i1 - 1 - i) * n * 4; // the canvas runs top to bottom, y upwards
+      for (let j = 0; j < n; j++) {
+        const k = this.minimum[i * n + j];
+        let color = this.view === 'minimum' || k < 0 ? byMinimum.get(k) : undefined;
+        if (!color) {
+          color = this.cellColor(i, j);
+          if (this.view === 'minimum' || k < 0) byMinimum.set(k, color);
+        }
+        data.set(color, base + j * 4);
+      }
     }
     ctx.putImageData(image, 0, m - i1);
+  }
+
+  /** @returns {Map<number, number>} how many computed cells have each `minimum` value */
+  counts() {
+    /** @type {Map<number, number>} */
+    const out = new Map();
+    for (const k of this.minimum) if (k !== PENDING) out.set(k, (out.get(k) ?? 0) + 1);
+    return out;
   }
 
   hook() {

@@ -77,6 +77,7 @@ export class BasinPanel {
     root.addEventListener('focusin', () => this.refresh());
     this.buildKey();
     this.listenForKeys();
+    if (layer.box.parentElement) fitPlotsTo(layer.box.parentElement);
   }
 
   buildKey() {
@@ -254,7 +255,6 @@ export class BasinPanel {
     const d = this.drawn;
     if (!d) return;
     this.title.textContent = `${d.run.name} lr ${fmt(d.run.lr)} · ${d.n}×${d.n} · ${d.steps} steps · tol ${fmt(d.tol)}`;
-    if (this.key.hidden) fitPlots(this.key);
     this.key.hidden = false;
     this.stale.hidden = true;
     this.cell.textContent = 'Click a cell to start every run there; on the keyboard, Tab to the map, then arrows and Enter.';
@@ -265,6 +265,7 @@ export class BasinPanel {
   fillLegend() {
     const d = this.drawn;
     if (!d || !this.legend) return;
+    const counts = this.layer.counts();
     if (this.view() === 'steps') {
       this.legend.replaceChildren(
         el('li', { class: 'basin-scale' }, [
@@ -272,23 +273,23 @@ export class BasinPanel {
           Object.assign(el('span', { class: 'basin-gradient', 'aria-hidden': 'true' }), { style: `background: ${STEPS_GRADIENT}` }),
           el('span', { text: `${this.layer.maxSteps} steps to within tol of the minimum reached` }),
         ]),
-        this.item(NONE_COLOR, 'none reached', -1),
-        this.item(DIVERGED_COLOR, 'diverged', -2),
+        this.item(NONE_COLOR, 'none reached', -1, counts),
+        this.item(DIVERGED_COLOR, 'diverged', -2, counts),
       );
       return;
     }
-    const items = d.minima.map((m, k) => this.item(basinColor(k), `(${fmt(m[0])}, ${fmt(m[1])})`, k));
-    this.legend.replaceChildren(...items, this.item(NONE_COLOR, 'none', -1), this.item(DIVERGED_COLOR, 'diverged', -2));
+    const items = d.minima.map((m, k) => this.item(basinColor(k), `(${fmt(m[0])}, ${fmt(m[1])})`, k, counts));
+    this.legend.replaceChildren(...items, this.item(NONE_COLOR, 'none', -1, counts), this.item(DIVERGED_COLOR, 'diverged', -2, counts));
   }
 
-  /** @param {string} color @param {string} text @param {number} k  the cells' `minimum` */
-  item(color, text, k) {
-    let count = 0;
+  /**
+   * @param {string} color @param {string} text @param {number} k  the cells' `minimum`
+   * @param {Map<number, number>} counts  cells by `minimum`, of those computed so far
+   */
+  item(color, text, k, counts) {
+    const count = counts.get(k) ?? 0;
     let done = 0;
-    for (const v of this.layer.minimum) {
-      if (v === k) count++;
-      if (v !== -3) done++;
-    }
+    for (const c of counts.values()) done += c;
     const share = done ? `${Math.round((100 * count) / done)}%` : '';
     const li = el('li', { 'data-minimum': String(k), 'data-count': String(count) }, [
       el('span', { class: 'basin-swatch', 'aria-hidden': 'true' }),
@@ -336,22 +337,27 @@ export class BasinPanel {
   hide() {
     this.cancel();
     this.layer.hide();
-    if (!this.key.hidden) fitPlots(this.key);
     this.key.hidden = true;
     this.drawn = null;
   }
 }
 
 /**
- * The key takes room above the figure, or gives it back: the figure's plots follow their boxes
- * (Plotly follows the window only).
- * @param {HTMLElement} key
+ * The key takes room above the figure, or gives it back, and grows as the map fills in: the
+ * figure's plots follow their box (Plotly follows only the window).
+ * @param {HTMLElement} box  the box the contour's plots fill
  */
-function fitPlots(key) {
-  requestAnimationFrame(() => {
-    const figure = key.closest('.stage')?.querySelector('.figure');
-    for (const gd of figure?.querySelectorAll('.js-plotly-plot') ?? []) {
-      if (/** @type {HTMLElement} */ (gd).offsetParent) plotly().Plots.resize(gd);
-    }
-  });
+function fitPlotsTo(box) {
+  let pending = 0;
+  new ResizeObserver(() => {
+    if (pending) return;
+    pending = requestAnimationFrame(() => {
+      pending = 0;
+      for (const gd of /** @type {NodeListOf<any>} */ (box.querySelectorAll('.js-plotly-plot'))) {
+        const full = gd._fullLayout;
+        const moved = full && (Math.abs(full.width - gd.clientWidth) > 1 || Math.abs(full.height - gd.clientHeight) > 1);
+        if (moved && gd.offsetParent) plotly().Plots.resize(gd);
+      }
+    });
+  }).observe(box);
 }

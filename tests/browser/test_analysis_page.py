@@ -231,6 +231,11 @@ def test_sweep_points_are_the_rest_sweep_and_a_click_sets_the_lr_live(
     shapes = gs.evaluate("() => document.getElementById('sweep-chart').layout.shapes")
     assert any(s["x0"] == rest["edge"] for s in shapes)
     gs.screenshot(path=str(SCREENSHOTS / "lr-sweep.png"), full_page=True)
+    gs.click("#sweep-y-steps")  # the other view: steps to f* + tol, the unreached on top
+    steps = next(t for t in gs.evaluate(SWEEP_TRACES) if t["run"] == "a" and t["kind"] == "sweep")
+    assert steps["y"] == [rest["steps_to_tol"][i] for i in steps["idx"]]
+    assert all(rest["steps_to_tol"][i] is not None for i in steps["idx"])
+    gs.click("#sweep-y-loss")
 
     # a click on a point of run a (the one farthest from run b's) sets a's lr, acked by the server
     gs.locator("#sweep-chart").scroll_into_view_if_needed()
@@ -273,6 +278,11 @@ def test_tune_all_gives_the_rest_leaderboard_restarts_and_the_link_keeps_it(
     gs: Page, base_url: str
 ) -> None:
     open_race(gs, base_url, HIMMELBLAU + "&run=adam,lr:0.05")
+    gs.fill("#tune-lr-min", "2")  # above lr to: refused on the page, naming the field
+    expect(gs.locator("#tune-error")).to_have_text("lr_max: must be above lr_min")
+    expect(gs.locator("#tune-lr-max")).to_have_attribute("aria-invalid", "true")
+    gs.fill("#tune-lr-min", "0.0001")
+    expect(gs.locator("#tune-error")).to_have_text("")
     gs.fill("#tune-trials", "12")
     gs.fill("#tune-steps", "400")
     gs.select_option("#tune-criterion", "final_loss")
