@@ -27,12 +27,14 @@ export class ClipControl {
     );
     this.out = el('output', { id: 'clip-out', for: 'clip-range' });
     this.status = el('span', { class: 'cell-note', id: 'clip-status', role: 'status', 'aria-live': 'polite' });
+    this.norms = el('span', { class: 'cell-note clip-norms', id: 'clip-norms', title: 'The norm of the gradient each run\'s latest update used, after clipping' });
     this.slider.value = String(positionOf(1));
     root.replaceChildren(
       el('label', { for: 'clip-on', class: 'clip-switch', title: 'Scale the gradient down to this norm when it is longer (torch.nn.utils.clip_grad_norm_)' }, [this.toggle, ' Clip ‖g‖ at']),
       this.slider,
       this.out,
       this.status,
+      this.norms,
     );
     this.toggle.addEventListener('change', () => this.changed());
     this.slider.addEventListener('input', () => this.label());
@@ -41,6 +43,7 @@ export class ClipControl {
       this.changed();
     });
     this.label();
+    this.shownNorms = '';
   }
 
   /** @returns {number | null} the threshold shown; null when off */
@@ -77,8 +80,17 @@ export class ClipControl {
     this.status.dataset.maxNorm = String(ack.max_norm);
   }
 
-  /** @param {string} message */
-  refused(message) {
-    this.status.textContent = message;
+  /** @param {{legend: import('./pathview.js').RunLegend, value: number}[]} norms  of the latest updates */
+  showNorms(norms) {
+    const key = norms.map((n) => `${n.legend.id}${n.value}`).join();
+    if (key === this.shownNorms) return;
+    this.shownNorms = key;
+    this.norms.replaceChildren(
+      ...(norms.length ? ['‖g‖ now: '] : []),
+      ...norms.flatMap((n, i) => [
+        ...(i ? [' · '] : []),
+        el('span', { style: `color: ${n.legend.color}`, 'data-run': n.legend.id, text: `${n.legend.name} ${n.value.toPrecision(3)}` }),
+      ]),
+    );
   }
 }

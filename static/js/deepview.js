@@ -48,6 +48,8 @@ export class DeepView {
     this.steps = {};
     /** @type {any} */
     this.lastView = null;
+    /** @type {RunLegend[]} */
+    this.legends = [];
     this.picker.addEventListener('change', () => this.showPicked());
     this.setKind('mlp');
   }
@@ -76,6 +78,7 @@ export class DeepView {
 
   /** @param {RunLegend[]} legends */
   setLegends(legends) {
+    this.legends = legends;
     const chosen = this.picker.value;
     this.picker.replaceChildren(...legends.map((l) => el('option', { value: l.id, text: l.name })));
     if (legends.some((l) => l.id === chosen)) this.picker.value = chosen;
@@ -128,6 +131,21 @@ export class DeepView {
     this.step.textContent = `at step ${this.steps[id]}`;
     this.digitsBox.dataset.run = id;
     this.digitsBox.dataset.step = String(this.steps[id]);
+  }
+
+  /**
+   * The RNN's gradient norm of each run's latest update beside the clipping control (the render
+   * loop calls this a few times a second).
+   * @param {import('./store.js').RunStore} store
+   */
+  follow(store) {
+    if (this.kind !== 'rnn') return;
+    const norms = [];
+    for (const l of this.legends) {
+      const g = store.get(l.id)?.gnorm.at(-1);
+      if (typeof g === 'number') norms.push({ legend: l, value: g });
+    }
+    this.clip.showNorms(norms);
   }
 
   /** The page's layout changed (a mode, presenter mode): plots fit their boxes again. */

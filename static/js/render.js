@@ -22,7 +22,7 @@ const FOLLOW_INTERVAL_MS = 500;
 
 /** @param {Controller} app */
 export function startRenderLoop(app) {
-  const { store, contour, surface3d, toolbar, legend, race, notices, boundary, regression, network } = app.p;
+  const { store, contour, surface3d, toolbar, legend, race, notices, boundary, regression, network, deep } = app.p;
   let lastStep = -1;
   let stalledShown = false;
 
@@ -48,6 +48,7 @@ export function startRenderLoop(app) {
       boundary.update();
       if (now - followedAt >= FOLLOW_INTERVAL_MS) {
         network.follow(store);
+        deep.follow(store);
         followedAt = now;
       }
     } else if (mode === 'regression') {

@@ -202,6 +202,12 @@ def test_adding_rnn_grad_norms_per_time_step_and_live_clipping(gs: Page, base_ur
         gnorm = wire.series(run, "gnorm")
         assert len(gnorm) > first + 10
         assert max(gnorm[first - 1 :]) <= 0.501 + 1e-9, run
+    # and the readout beside the control says so, for both runs
+    gs.wait_for_function(
+        """() => { const v = Array.from(document.querySelectorAll('#clip-norms [data-run]'),
+                         s => Number(s.textContent.split(' ').pop()));
+                   return v.length === 2 && v.every(g => g <= 0.501); }"""
+    )
     gs.screenshot(path=str(SCREENSHOTS / "deep-sequences.png"), full_page=True)
     gs.set_viewport_size({"width": 390, "height": 844})
     fits_the_phone(gs)
