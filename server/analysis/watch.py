@@ -136,8 +136,8 @@ class StabilityWatch:
     def _curvatures(
         self, taken: list[tuple[str, _Run, int]], points: list[tuple[float, float]]
     ) -> Any:
-        if not any(run.edge is not None and not run.warned for _, run, _ in taken):
-            return None
+        if not any(run.edge is not None for _, run, _ in taken):
+            return None  # (a warned run is checked too: its calm samples end the episode)
         with np.errstate(all="ignore"):
             hessians = np.asarray(self.race.problem.hessian(np.array(points)), dtype=np.float64)
         if hessians.ndim != 3 or hessians.shape[0] != len(points):

@@ -197,3 +197,13 @@ def test_a_divergence_off_quadratics_names_the_local_limit_it_crossed(server: Li
     assert limit == pytest.approx(2.0 / curvature, rel=1e-3) and ratio == pytest.approx(
         0.003 / limit, rel=1e-3
     )
+
+
+def test_a_run_kept_over_the_limit_is_warned_once_however_often_it_is_sampled(
+    server: LiveServer,
+) -> None:
+    # at 2,000 steps a second the watch samples this run about 100 times before it overflows
+    runs = [{"id": "a", "optimizer": "sgd", "hyper": {"lr": 0.025}, "start": [1.0, 1.0]}]
+    seen = play(server, race("quadratic", runs, 2000, sps=2000, kappa=100.0))
+    assert [m["run"] for m in events(seen, "unstable")] == ["a"]
+    assert [m["run"] for m in events(seen, "diverged")] == ["a"]
