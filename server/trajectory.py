@@ -58,18 +58,7 @@ def trajectory(body: TrajectoryRequest, max_steps: int) -> dict[str, Any]:
         columns = rest.columns()  # x, y, loss, gnorm as made: no (k, 4) table in between
         for j in range(3):
             points[1:, j] = columns[j]
-    status = race.status[0]
-    diverged = status is RunStatus.DIVERGED
-    # The engine watches loss and gradient; a point can overflow while both stay finite (a
-    # constant formula under weight decay): the path ends before such a point, diverged.
-    overflow = np.flatnonzero(~np.isfinite(points).all(axis=1))
-    if overflow.size:
-        points, diverged = points[: overflow[0]], True
-    return {
-        "points": points,
-        "status": "diverged" if diverged else status_of(status),
-        "steps": len(points) - 1,
-    }
+    return {"points": points, "status": status_of(race.status[0]), "steps": len(points) - 1}
 
 
 def status_of(status: RunStatus) -> str:

@@ -25,6 +25,7 @@ from server.fastpath.trace import Ref, Sym, Tape
 from server.optim.base import Optimizer
 from server.optim.registry import OPTIMIZERS, validate_hyper
 from server.optim.schedules import parse_schedule
+from server.problems.factory import build_expression
 from server.problems.surfaces import SURFACES, get_surface
 
 MODES: tuple[Mode, ...] = ("arrays", "rows", "columns")
@@ -395,3 +396,22 @@ def test_until_max_steps_goes_past_convergence_in_every_mode() -> None:
         ended = stopped[0][run_id][0]
         assert len(points) == 401 > len(ended)
         np.testing.assert_array_equal(points[: len(ended)], ended)
+
+
+def test_a_point_that_overflows_under_a_finite_loss_diverges_in_every_mode() -> None:
+    """On a flat formula the loss and gradient stay finite while weight decay sends the point
+    off to infinity (x -> -4x each step): the run diverges at the first non-finite
+    coordinate, which is never recorded, the same in every mode."""
+    flat = build_expression("2").problem
+
+    def make(mode: Mode = "auto") -> Race:
+        runs = [
+            config("decayed", "sgd", (0.5, -0.25), {"lr": 1.0, "weight_decay": 5.0}),
+            config("calm", "sgd", (0.5, -0.25), {"lr": 0.1}),
+        ]
+        return Race(flat, runs, max_steps=1000, mode=mode)
+
+    in_every_mode(make, pieces=(100, 900))
+    _, _, (status, stopped_at, _) = play(make, "rows", pieces=(1000,))
+    assert status == [RunStatus.DIVERGED, RunStatus.CONVERGED]
+    assert 500 < stopped_at[0] < 520  # 0.5 * 4**k passes 1.8e308 at k = 512

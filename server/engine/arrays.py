@@ -78,7 +78,8 @@ class ArraysStepper:
         block.put(k, params, loss, gnorm)
         block.done = k + 1
         steps = np.broadcast_to(updates, params.shape)
-        ended = settle(loss, gnorm, lambda r: (steps[r], params[r]), None, ctx.converge)
+        coords = np.add.reduce(params, axis=1)
+        ended = settle(loss, gnorm, coords, lambda r: (steps[r], params[r]), None, ctx.converge)
         keep = block.stop(k, ended)
         if keep is not None:
             g.keep(keep, ctx.order)

@@ -152,7 +152,7 @@ class ColumnsStepper:
         block.done = k + 1
         scratch = self.work[0] if self.work else None  # free once the step is done
         step_and_point = lambda r: (row_of(updates, r), row_of(params, r))  # noqa: E731
-        ended = settle(loss, gnorm, step_and_point, scratch, ctx.converge)
+        ended = settle(loss, gnorm, sum(params), step_and_point, scratch, ctx.converge)
         keep = block.stop(k, ended)
         if keep is not None:
             self._keep(keep)

@@ -206,7 +206,7 @@ class RowsStepper:
                     out = self.numpy_row(row, grad, hyper, step)
             params, loss, row.grad, gnorm, updates, row.state = out
             row.params = params
-            if not math.isfinite(loss + gnorm):
+            if not math.isfinite(sum(params, loss + gnorm)):
                 return step, RunStatus.DIVERGED
             points.append((*params, loss, gnorm))
             if (

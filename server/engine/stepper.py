@@ -153,13 +153,15 @@ class Stepper(Protocol):
 def settle(
     loss: Array,
     gnorm: Array,
+    coords: Array,
     step_and_point: Callable[[int], tuple[Array, Array]],
     scratch: Array | None = None,
     converge: bool = True,
 ) -> list[tuple[int, RunStatus]]:
-    """The rows whose loss or gradient left the floats, or (if ``converge``) that converged,
-    in row order."""
+    """The rows whose loss, gradient or point (``coords``: the sum of each row's coordinates)
+    left the floats, or (if ``converge``) that converged, in row order."""
     total = np.add(loss, gnorm, out=scratch)
+    total += coords  # a point can overflow while its loss stays finite (a flat direction)
     # A finite sum means all are finite (an overflowing one only sends us the long way).
     all_finite = math.isfinite(float(np.add.reduce(total)))
     ended: list[tuple[int, RunStatus]] = []

@@ -137,7 +137,7 @@ def _columns_together(
         out = [*table[k], *carried[k % 2]]
         step: Any = fast.columns_fn(params, grad, state, hyper, work, out)
         new, loss, new_grad, gnorm, updates, new_state = step
-        total = np.add.reduce(loss + gnorm, where=wanted > k)
+        total = np.add.reduce(sum(new, loss + gnorm), where=wanted > k)
         if (
             not math.isfinite(total)
             or gnorm.min(initial=np.inf, where=wanted > k) <= CONVERGED_GNORM
@@ -145,7 +145,7 @@ def _columns_together(
             for j in sorted(running):
                 if steps[j] <= k:
                     continue
-                if not math.isfinite(loss[j] + gnorm[j]):
+                if not math.isfinite(sum(row_of(new, j), loss[j] + gnorm[j])):
                     ends[id(rows[j])] = (firsts[j] + k, RunStatus.DIVERGED)
                     counts[j] = k
                 elif gnorm[j] <= CONVERGED_GNORM and converged(row_of(updates, j), row_of(new, j)):

@@ -57,7 +57,7 @@ def render_loop(tape: Tape, widths: tuple[int, ...], n_hyper: int, outputs: Outp
         "        except (ArithmeticError, ValueError):",
         f"            return k, 'error', {state}",
         f"        {', '.join(names)}, = {', '.join([*point, *grad, *flat])},",
-        f"        if not _isfinite({loss[0]} + {gnorm[0]}):",
+        f"        if not _isfinite({' + '.join([loss[0], gnorm[0], *point])}):",
         f"            return k + 1, 'diverged', {state}",
         f"        put(({', '.join(point)}, {loss[0]}, {gnorm[0]}))",
         f"        if {gnorm[0]} <= gtol and {_largest(updates)} <= stol * (1.0 + {_largest(point)}):",
