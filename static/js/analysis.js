@@ -6,6 +6,7 @@
  */
 import { BasinLayer } from './basinlayer.js';
 import { BasinPanel } from './basinview.js';
+import { BasinGallery } from './basingallery.js';
 import { SweepPanel } from './sweepview.js';
 import { TunePanel } from './tunepanel.js';
 
@@ -25,7 +26,8 @@ export class Analysis {
    */
   constructor(contour, host) {
     this.layer = new BasinLayer(contour);
-    this.basin = new BasinPanel(part('basin-panel'), part('basin-key'), this.layer, host);
+    const gallery = new BasinGallery(part('basin-card'), host);
+    this.basin = new BasinPanel(part('basin-panel'), part('basin-key'), this.layer, host, gallery);
     this.sweep = new SweepPanel(part('sweep-panel'), part('sweep-card'), host);
     this.tune = new TunePanel(part('tune-panel'), part('tune-card'), host);
     this.hadTune = host.tuneState() !== null;

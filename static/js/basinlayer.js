@@ -6,6 +6,8 @@
  * under a millisecond. A keyboard cursor walks the cells.
  */
 
+import { plotly } from './plotkit.js';
+
 /** Colours of the listed minima, by index: distinct from the runs' colours and from each other. */
 export const BASIN_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#1f78b4'];
 /** A start whose run ended near no listed minimum. */
@@ -272,4 +274,24 @@ export class BasinLayer {
     this.at = null;
     this.cursor.hidden = true;
   }
+}
+
+/**
+ * The key takes room above the figure, or gives it back, and grows as the map fills in: the
+ * figure's plots follow their box (Plotly follows only the window).
+ * @param {HTMLElement} box  the box the contour's plots fill
+ */
+export function fitPlotsTo(box) {
+  let pending = 0;
+  new ResizeObserver(() => {
+    if (pending) return;
+    pending = requestAnimationFrame(() => {
+      pending = 0;
+      for (const gd of /** @type {NodeListOf<any>} */ (box.querySelectorAll('.js-plotly-plot'))) {
+        const full = gd._fullLayout;
+        const moved = full && (Math.abs(full.width - gd.clientWidth) > 1 || Math.abs(full.height - gd.clientHeight) > 1);
+        if (moved && gd.offsetParent) plotly().Plots.resize(gd);
+      }
+    });
+  }).observe(box);
 }

@@ -7,9 +7,8 @@
  * the server's work. A click on a cell, or Enter on the keyboard cursor, starts the runs there.
  */
 import { el } from './controls.js';
-import { plotly } from './plotkit.js';
 import { basinStream, errorText, isAbort } from './analysisapi.js';
-import { BASIN_COLORS, DIVERGED_COLOR, NONE_COLOR, STEPS_GRADIENT, basinColor } from './basinlayer.js';
+import { BASIN_COLORS, DIVERGED_COLOR, NONE_COLOR, STEPS_GRADIENT, basinColor, fitPlotsTo } from './basinlayer.js';
 import { FieldProblem, field, fmt, markField, numberInput, readField, runFields, select } from './analysishost.js';
 
 /** @typedef {import('./analysishost.js').AnalysisHost} AnalysisHost */
@@ -37,8 +36,10 @@ export class BasinPanel {
    * @param {HTMLElement} key  the map's key, beside the runs' legend
    * @param {BasinLayer} layer
    * @param {AnalysisHost} host
+   * @param {import('./basingallery.js').BasinGallery} gallery  every run's map, side by side
    */
-  constructor(root, key, layer, host) {
+  constructor(root, key, layer, host, gallery) {
+    this.gallery = gallery;
     this.root = root;
     this.key = key;
     this.layer = layer;
@@ -55,6 +56,7 @@ export class BasinPanel {
     this.steps = numberInput({ min: '1', max: String(MAX_STEPS), step: '1', value: '500', 'data-field': 'steps' });
     this.tol = numberInput({ min: '0', step: 'any', value: '0.001', 'data-field': 'tol' });
     this.drawButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'button small primary', id: 'basin-draw', text: 'Draw basin map' }));
+    this.allButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'button small', id: 'basin-all', text: 'Every run, side by side' }));
     this.cancelButton = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'button small', id: 'basin-cancel', text: 'Cancel' }));
     this.cancelButton.disabled = true;
     this.progress = /** @type {HTMLProgressElement} */ (el('progress', { id: 'basin-progress', max: '1', value: '0', 'aria-label': 'Basin map computed' }));
@@ -67,12 +69,13 @@ export class BasinPanel {
       field('basin-n', 'Grid', this.gridSelect),
       field('basin-steps', 'Steps', this.steps),
       field('basin-tol', 'Tolerance', this.tol),
-      el('div', { class: 'inline analysis-actions' }, [this.drawButton, this.cancelButton]),
+      el('div', { class: 'inline analysis-actions' }, [this.drawButton, this.allButton, this.cancelButton]),
       this.progress,
       this.status,
       this.error,
     );
     this.drawButton.addEventListener('click', () => this.draw());
+    this.allButton.addEventListener('click', () => this.drawAll());
     this.cancelButton.addEventListener('click', () => this.cancel());
     root.addEventListener('focusin', () => this.refresh());
     this.buildKey();
@@ -148,6 +151,8 @@ export class BasinPanel {
       if (runs.some((r) => r.id === keep)) this.runSelect.value = keep;
     }
     this.drawButton.disabled = !ctx;
+    this.allButton.disabled = !ctx;
+    if (this.gallery.plane && (!ctx || planeKey(ctx) !== this.gallery.plane)) this.gallery.hide();
     if (!this.drawn || !this.layer.shown) return;
     if (!ctx || planeKey(ctx) !== this.drawn.plane) {
       this.hide(); // another surface: the map is of nothing shown
@@ -159,30 +164,77 @@ export class BasinPanel {
     this.stale.textContent = same ? '' : `Drawn for ${this.drawn.run.name} as it was then; its settings have changed since.`;
   }
 
-  async draw() {
-    this.refresh();
-    const ctx = this.host.context();
-    const run = ctx?.runs.find((r) => r.id === this.runSelect.value) ?? ctx?.runs[0];
-    if (!ctx || !run) return;
-    /** @type {{n: number, steps: number, tol: number}} */
-    let asked;
+  /** @returns {{n: number, steps: number, tol: number} | null} the grid asked for (null: refused) */
+  asked() {
     try {
-      asked = {
+      return {
         n: readField(/** @type {any} */ (this.gridSelect), 'n', { min: 2, max: 250, int: true }),
         steps: readField(this.steps, 'steps', { min: 1, max: MAX_STEPS, int: true }),
         tol: readField(this.tol, 'tol', { min: Number.MIN_VALUE }),
       };
     } catch (err) {
       this.fail(err);
-      return;
+      return null;
     }
-    const body = { ...runFields(ctx, run), ...asked, domain: ctx.domain };
+  }
+
+  /** A new request replaces the one under way. @returns {AbortController} */
+  begin() {
     this.abort?.abort();
     const abort = new AbortController();
     this.abort = abort;
     this.fail(null);
     this.running(true);
     this.started = performance.now();
+    return abort;
+  }
+
+  /**
+   * @param {AbortController} abort
+   * @param {unknown} err
+   */
+  ended(abort, err) {
+    if (isAbort(err)) {
+      if (this.abort === abort) this.status.textContent = `Cancelled at ${Math.round(this.progress.value * 100)}%.`;
+    } else if (err) {
+      this.status.textContent = '';
+      this.fail(err);
+    }
+    if (this.abort === abort) {
+      this.abort = null;
+      this.running(false);
+    }
+  }
+
+  async drawAll() {
+    this.refresh();
+    const ctx = this.host.context();
+    const asked = this.asked();
+    if (!ctx || !asked) return;
+    const abort = this.begin();
+    this.gallery.plane = planeKey(ctx);
+    this.status.textContent = `Computing ${ctx.runs.length} maps of ${asked.n * asked.n} runs…`;
+    try {
+      await this.gallery.drawAll(ctx, asked, abort.signal, (done, text) => {
+        this.progress.value = done;
+        this.status.textContent = `Computed ${text}…`;
+      });
+      const seconds = (performance.now() - this.started) / 1000;
+      this.status.textContent = `Done: ${ctx.runs.length} maps of ${asked.n * asked.n} runs in ${seconds.toFixed(1)} s.`;
+      this.ended(abort, null);
+    } catch (err) {
+      this.ended(abort, err);
+    }
+  }
+
+  async draw() {
+    this.refresh();
+    const ctx = this.host.context();
+    const run = ctx?.runs.find((r) => r.id === this.runSelect.value) ?? ctx?.runs[0];
+    const asked = this.asked();
+    if (!ctx || !run || !asked) return;
+    const body = { ...runFields(ctx, run), ...asked, domain: ctx.domain };
+    const abort = this.begin();
     this.status.textContent = `Computing ${asked.n * asked.n} runs of ${run.name}…`;
     try {
       await basinStream(
@@ -205,18 +257,9 @@ export class BasinPanel {
       );
       const seconds = (performance.now() - this.started) / 1000;
       this.status.textContent = `Done: ${asked.n * asked.n} runs of ${asked.steps} steps in ${seconds.toFixed(1)} s.`;
+      this.ended(abort, null);
     } catch (err) {
-      if (isAbort(err)) {
-        if (this.abort === abort) this.status.textContent = `Cancelled at ${Math.round(this.progress.value * 100)}%.`;
-      } else {
-        this.status.textContent = '';
-        this.fail(err);
-      }
-    } finally {
-      if (this.abort === abort) {
-        this.abort = null;
-        this.running(false);
-      }
+      this.ended(abort, err);
     }
   }
 
@@ -340,24 +383,4 @@ export class BasinPanel {
     this.key.hidden = true;
     this.drawn = null;
   }
-}
-
-/**
- * The key takes room above the figure, or gives it back, and grows as the map fills in: the
- * figure's plots follow their box (Plotly follows only the window).
- * @param {HTMLElement} box  the box the contour's plots fill
- */
-function fitPlotsTo(box) {
-  let pending = 0;
-  new ResizeObserver(() => {
-    if (pending) return;
-    pending = requestAnimationFrame(() => {
-      pending = 0;
-      for (const gd of /** @type {NodeListOf<any>} */ (box.querySelectorAll('.js-plotly-plot'))) {
-        const full = gd._fullLayout;
-        const moved = full && (Math.abs(full.width - gd.clientWidth) > 1 || Math.abs(full.height - gd.clientHeight) > 1);
-        if (moved && gd.offsetParent) plotly().Plots.resize(gd);
-      }
-    });
-  }).observe(box);
 }

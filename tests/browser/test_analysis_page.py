@@ -154,6 +154,43 @@ def test_basin_map_is_the_rest_map_and_a_cell_starts_the_runs_there(
     expect(gs.locator("#basin-key")).to_be_hidden()
 
 
+THUMBS = """async (ks) => {
+    const m = await import('/static/js/basinlayer.js');
+    const colors = Object.fromEntries(ks.map(k => [k, m.rgb(m.basinColor(k))]));
+    return [...document.querySelectorAll('canvas.basin-thumb')].map(c => ({run: c.dataset.run,
+        w: c.width, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data),
+        colors}));
+}"""
+
+
+def test_every_runs_map_side_by_side_is_its_rest_map(gs: Page, base_url: str) -> None:
+    gs.set_viewport_size({"width": 1440, "height": 900})
+    open_race(gs, base_url, HIMMELBLAU + "&speed=5&run=momentum,lr:0.002&run=adam,lr:0.05")
+    bodies: list[dict[str, Any]] = []
+    gs.on("request", lambda r: bodies.append(body_of(r)) if "/basin/stream" in r.url else None)
+    gs.select_option("#basin-n", "40")
+    gs.fill("#basin-steps", "300")
+    gs.click("#basin-all")
+    expect(gs.locator("#basin-status")).to_contain_text("Done: 3 maps", timeout=30_000)
+    assert [b["optimizer"] for b in bodies] == ["sgd", "momentum", "adam"]
+    thumbs = gs.evaluate(THUMBS, [-2, -1, 0, 1, 2, 3])
+    assert [t["run"] for t in thumbs] == ["a", "b", "c"]
+    maps = []
+    for body, thumb in zip(bodies, thumbs, strict=True):
+        minimum = httpx.post(f"{base_url}/api/basin", json=body, timeout=30).json()["minimum"]
+        maps.append(minimum)
+        want = [
+            [*thumb["colors"][str(minimum[i][j])], 255]
+            for i in reversed(range(40))  # the canvas's top row is the grid's last
+            for j in range(40)
+        ]
+        got = [thumb["data"][k : k + 4] for k in range(0, len(thumb["data"]), 4)]
+        assert got == want, thumb["run"]
+    assert maps[0] != maps[2]  # SGD and Adam do not share their basins cell for cell
+    gs.locator("#basin-card").scroll_into_view_if_needed()
+    gs.screenshot(path=str(SCREENSHOTS / "basin-side-by-side.png"))
+
+
 def test_cancel_stops_the_map_on_the_page_and_on_the_server(gs: Page, base_url: str) -> None:
     open_race(gs, base_url, HIMMELBLAU)
     draw_map(gs, 250, 2000)
