@@ -15,7 +15,7 @@ from typing import Any
 
 from server.optim import ops
 from server.optim.registry import get_optimizer
-from server.problems.nn import layers
+from server.problems.nn import conv, layers, recurrent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def optimizer_source(name: str) -> dict[str, Any]:
     }
 
 
-# Each layer of server.problems.nn.layers and the torch.nn module it equals.
+# Each layer of server.problems.nn (layers, conv, recurrent) and the torch.nn module it equals.
 LAYERS: dict[str, tuple[Any, str]] = {
     "linear": (layers.Linear, "torch.nn.Linear(in_features, out_features, dtype=torch.float64)"),
     "tanh": (layers.Tanh, "torch.nn.Tanh()"),
@@ -72,6 +72,16 @@ LAYERS: dict[str, tuple[Any, str]] = {
     "leaky_relu": (layers.LeakyReLU, f"torch.nn.LeakyReLU(negative_slope={layers.LEAKY_SLOPE})"),
     "sigmoid": (layers.Sigmoid, "torch.nn.Sigmoid()"),
     "gelu": (layers.GELU, "torch.nn.GELU()  # exact erf form, approximate='none'"),
+    "conv2d": (
+        conv.Conv2d,
+        "torch.nn.Conv2d(channels, filters, kernel, stride, padding, dtype=torch.float64)",
+    ),
+    "maxpool2d": (conv.MaxPool2d, "torch.nn.MaxPool2d(kernel)"),
+    "flatten": (conv.Flatten, "torch.nn.Flatten()"),
+    "rnn": (
+        recurrent.ElmanRNN,
+        "torch.nn.RNN(inputs, hidden, nonlinearity='tanh', batch_first=True, dtype=torch.float64)",
+    ),
 }
 
 

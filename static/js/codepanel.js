@@ -10,6 +10,7 @@ import { highlight } from './highlight.js';
 import { typeset } from './mathtex.js';
 import { runId, runIndex } from './state.js';
 import { runColor } from './palette.js';
+import { modelOf } from './deepstate.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').RunState} RunState */
@@ -128,7 +129,7 @@ export class CodePanel {
     const values = {};
     for (const h of spec.hyper) values[h.name] = run.hyper[h.name] ?? h.default;
     const body = { hyper: values, schedule: run.schedule, start: this.startPoint(), steps: this.app.state.steps, problem: this.problemTitle() };
-    const key = JSON.stringify([index, run.optimizer, body, this.app.state.mode, this.app.state.net?.activation]);
+    const key = JSON.stringify([index, run.optimizer, body, this.app.state.mode, layersOf(this.app.state.net)]);
     if (key === this.drawn) return;
     this.drawn = key;
     const id = run.id ?? runId(index);
@@ -199,10 +200,10 @@ export class CodePanel {
 
   /** @param {LayerSource[]} layers */
   layerSection(layers) {
-    const net = this.app.state.net;
-    const used = new Set(['linear', net?.activation ?? 'tanh']);
+    const order = layersOf(this.app.state.net); // in the network's order
     const rows = layers
-      .filter((l) => used.has(l.name))
+      .filter((l) => order.includes(l.name))
+      .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
       .map((l) =>
         el('section', { class: 'layer-code', 'data-layer': l.name }, [
           el('h4', {}, [el('span', { text: l.title }), el('code', { class: 'torch-module', text: l.torch })]),
@@ -212,4 +213,16 @@ export class CodePanel {
       );
     return el('section', { class: 'code-section' }, [el('h3', { text: "The network's layers: forward and backward" }), ...rows]);
   }
+}
+
+/**
+ * The layers a network is made of, by their names in /api/layers.
+ * @param {import('./state.js').NetState | undefined} net
+ * @returns {string[]}
+ */
+function layersOf(net) {
+  const model = modelOf(net?.dataset ?? '');
+  if (model === 'cnn') return ['conv2d', 'relu', ...((net?.pool ?? 1) > 1 ? ['maxpool2d'] : []), 'flatten', 'linear'];
+  if (model === 'rnn') return ['rnn', 'linear'];
+  return ['linear', net?.activation ?? 'tanh'];
 }
