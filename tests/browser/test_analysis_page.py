@@ -191,33 +191,13 @@ def test_every_runs_map_side_by_side_is_its_rest_map(gs: Page, base_url: str) ->
     gs.screenshot(path=str(SCREENSHOTS / "basin-side-by-side.png"))
 
 
-def test_cancel_stops_the_map_on_the_page_and_on_the_server(gs: Page, base_url: str) -> None:
-    open_race(gs, base_url, HIMMELBLAU)
-    draw_map(gs, 250, 2000)
-    gs.wait_for_function("() => document.getElementById('basin-progress').value > 0")
-    gs.click("#basin-cancel")
-    expect(gs.locator("#basin-status")).to_contain_text("Cancelled at")
-    expect(gs.locator("#basin-cancel")).to_be_disabled()
-    done = gs.evaluate("() => document.getElementById('basin-progress').value")
-    assert 0 < done < 1
-    # the server stopped the map: the worker thread answers another map at once, where the
-    # rest of this one (over 3 s of work here) would have kept it busy
-    t0 = time.monotonic()
-    small = {"surface": "booth", "optimizer": "adam", "n": 4, "steps": 7}
-    assert httpx.post(f"{base_url}/api/basin", json=small, timeout=30).status_code == 200
-    assert time.monotonic() - t0 < 1.5
-    # what was computed stays on the map; the rows never sent stay empty
-    alpha = gs.evaluate(
-        "() => { const c = document.querySelector('.basin-canvas');"
-        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        " let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k]) n++; return n; }"
-    )
-    assert 0 < alpha < 250 * 250
-
-
-def test_a_refused_map_names_the_field(gs: Page, base_url: str, watch: Watch) -> None:
+def test_on_a_phone_refusals_name_the_field_cancel_stops_the_server_and_all_fits(
+    gs: Page, base_url: str, watch: Watch
+) -> None:
     watch.allow("status of 422")  # Chromium logs the refused request itself
-    open_race(gs, base_url, HIMMELBLAU)
+    gs.set_viewport_size({"width": 390, "height": 844})
+    open_race(gs, base_url, HIMMELBLAU + "&speed=5&run=adam,lr:0.05")
+    # refused by the server (n² x steps too large) and by the page (steps 0): the field named
     gs.fill("#basin-steps", "5000")
     gs.select_option("#basin-n", "250")
     gs.click("#basin-draw")
@@ -227,6 +207,43 @@ def test_a_refused_map_names_the_field(gs: Page, base_url: str, watch: Watch) ->
     gs.fill("#basin-steps", "0")
     gs.click("#basin-draw")
     expect(gs.locator("#basin-error")).to_contain_text("steps: give a whole number from 1 to 20000")
+
+    # Cancel: the page keeps what came, and the server stops the map
+    draw_map(gs, 250, 2000)
+    gs.wait_for_function("() => document.getElementById('basin-progress').value > 0")
+    gs.click("#basin-cancel")
+    expect(gs.locator("#basin-status")).to_contain_text("Cancelled at")
+    expect(gs.locator("#basin-cancel")).to_be_disabled()
+    expect(gs.locator("#basin-error")).to_have_text("")
+    done = gs.evaluate("() => document.getElementById('basin-progress').value")
+    assert 0 < done < 1
+    # the worker thread answers another map at once, where the rest of this one (over 3 s of
+    # work unloaded) would have kept it busy
+    t0 = time.monotonic()
+    small = {"surface": "booth", "optimizer": "adam", "n": 4, "steps": 7}
+    assert httpx.post(f"{base_url}/api/basin", json=small, timeout=30).status_code == 200
+    assert time.monotonic() - t0 < 1.5
+    alpha = gs.evaluate(
+        "() => { const c = document.querySelector('.basin-canvas');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k]) n++; return n; }"
+    )
+    assert 0 < alpha < 250 * 250  # the rows never sent stay empty
+
+    # the whole analysis on a phone: no sideways scroll
+    draw_map(gs, 40, 200)
+    expect(gs.locator("#basin-status")).to_contain_text("Done", timeout=20_000)
+    gs.click("#sweep-run")
+    expect(gs.locator("#sweep-status")).to_contain_text("Swept")
+    gs.fill("#tune-trials", "8")
+    gs.click("#tune-all")
+    expect(gs.locator("#tune-status")).to_contain_text("Tuned")
+    width = gs.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, "the page scrolls sideways"
+    gs.locator("#legend").scroll_into_view_if_needed()
+    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone.png"))
+    gs.locator("#tune-card").scroll_into_view_if_needed()
+    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone-results.png"))
 
 
 def test_sweep_points_are_the_rest_sweep_and_a_click_sets_the_lr_live(
@@ -314,7 +331,7 @@ def test_sweep_points_are_the_rest_sweep_and_a_click_sets_the_lr_live(
 def test_tune_all_gives_the_rest_leaderboard_restarts_and_the_link_keeps_it(
     gs: Page, base_url: str
 ) -> None:
-    open_race(gs, base_url, HIMMELBLAU + "&run=adam,lr:0.05")
+    open_race(gs, base_url, HIMMELBLAU + "&speed=5&run=adam,lr:0.05")
     gs.fill("#tune-lr-min", "2")  # above lr to: refused on the page, naming the field
     expect(gs.locator("#tune-error")).to_have_text("lr_max: must be above lr_min")
     expect(gs.locator("#tune-lr-max")).to_have_attribute("aria-invalid", "true")
@@ -368,21 +385,3 @@ def test_tune_all_gives_the_rest_leaderboard_restarts_and_the_link_keeps_it(
         json.loads(loss.get_attribute("data-value") or "null")
         == rest["leaderboard"][0]["final_loss"]
     )
-
-
-def test_phone_layout_shows_the_analysis(gs: Page, base_url: str) -> None:
-    gs.set_viewport_size({"width": 390, "height": 844})
-    open_race(gs, base_url, HIMMELBLAU + "&run=adam,lr:0.05")
-    draw_map(gs, 40, 200)
-    expect(gs.locator("#basin-status")).to_contain_text("Done", timeout=20_000)
-    gs.click("#sweep-run")
-    expect(gs.locator("#sweep-status")).to_contain_text("Swept")
-    gs.fill("#tune-trials", "8")
-    gs.click("#tune-all")
-    expect(gs.locator("#tune-status")).to_contain_text("Tuned")
-    width = gs.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 390, "the page scrolls sideways"
-    gs.locator("#legend").scroll_into_view_if_needed()
-    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone.png"))
-    gs.locator("#tune-card").scroll_into_view_if_needed()
-    gs.screenshot(path=str(SCREENSHOTS / "analysis-phone-results.png"))
