@@ -29,6 +29,10 @@ from server.timeline import Timeline
 
 CSV_HEADER = "run,optimizer,step,loss"
 BLOCK = 500
+MAX_WORK = 4e9
+"""Largest network race computed for an export, in weight x point products (steps x runs x
+weights x (training points + batch)): about five times the page's default race, a few seconds
+here. Beyond it a GET could keep a worker busy for hours; the scripts have no such limit."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,15 @@ def network_losses(
 ) -> list[tuple[str, str, Array]]:
     """Each run's id, optimizer and losses (step 0 first), as the live race computes them."""
     net = network_race(state, max_steps=max_steps, max_runs=max_runs)
+    p = net.problem
+    work = state.steps * len(net.runs) * p.dim * (p.dataset.x_train.shape[0] + p.batch_size)
+    if work > MAX_WORK:
+        raise FieldError(
+            "steps",
+            f"this network race is too large to compute for an export (about {work:.2g} "
+            f"weight-point products, at most {MAX_WORK:.2g}): fewer steps, runs, points or "
+            "units; its numpy and torch scripts have no such limit",
+        )
     race, timeline = net.race, net.timeline
     stream = _Collector(race)
     parts: dict[str, list[Array]] = {c.id: [] for c in race.configs}

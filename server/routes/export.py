@@ -20,8 +20,9 @@ STATE_CHARACTERS = "[ -~]"
 
 
 def _file(media_type: str) -> dict[str, Any]:
-    if media_type.startswith("application/json"):
-        return {"schema": {}}
+    kind = media_type.split(";")[0]
+    if kind == "application/json" or kind.endswith("+json"):  # the notebook is JSON too
+        return {"schema": {"type": "object"} if kind.endswith("+json") else {}}
     return {"schema": {"type": "string", "format": "binary"}}
 
 

@@ -23,6 +23,7 @@ from nbclient import NotebookClient
 
 from server.__main__ import main
 from server.app import create_app
+from server.errors import FieldError
 from server.export import export_hash
 from server.settings import Settings
 
@@ -176,6 +177,17 @@ def test_network_torch_script_follows_the_live_losses_to_1e_9(
     text = _file(NETWORK, "torch").decode()
     assert "torch.nn.Sequential(" in text and "torch.nn.Tanh()" in text
     assert "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=60" in text
+
+
+def test_a_network_too_large_to_compute_is_refused_but_its_scripts_are_written() -> None:
+    big = "#mode=network&net=spiral,n:2000,hidden:64-64-64,batch:full&steps=5000&run=adam"
+    with pytest.raises(FieldError) as err:
+        _file(big, "csv")
+    assert err.value.field == "steps" and "too large" in err.value.message
+    assert "class Tanh" in _file(big, "numpy").decode()
+    with pytest.raises(FieldError) as err:
+        _file("#mode=network&net=digits", "torch")
+    assert err.value.field == "net" and "cnn" in err.value.message
 
 
 def test_network_notebook_holds_both_trainings() -> None:
