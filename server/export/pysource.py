@@ -90,9 +90,16 @@ def _constant(name: str, value: object) -> str | None:
 
 
 def array_text(a: np.ndarray[Any, Any]) -> str:
-    """A float64 array as source that rebuilds it bit for bit."""
-    items = ", ".join(float_text(float(v)) for v in a.reshape(-1).tolist())
-    return f"np.array([{items}], dtype=np.float64).reshape({tuple(a.shape)!r})"
+    """A float64 array as source that rebuilds it bit for bit (a row of a small last axis, or
+    four values, a line)."""
+    values = [float_text(float(v)) for v in a.reshape(-1).tolist()]
+    shape = f"reshape({tuple(a.shape)!r})"
+    if len(values) <= 6:
+        return f"np.array([{', '.join(values)}], dtype=np.float64).{shape}"
+    per = a.shape[-1] if a.ndim > 1 and a.shape[-1] <= 6 else 4
+    lines = [", ".join(values[i : i + per]) + "," for i in range(0, len(values), per)]
+    body = "\n".join("    " + line for line in lines)
+    return f"np.array([\n{body}\n], dtype=np.float64).{shape}"
 
 
 def float_text(v: float) -> str:

@@ -10,6 +10,7 @@ were acked at, and the same stopping rules. It imports numpy and the standard li
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from server.export.problem_code import numpy_problem
@@ -180,7 +181,8 @@ def header(about: About, what: str, run_line: str) -> str:
         f"Runs: {', '.join(f'{r.id} {r.title}' for r in about.runs)}; "
         f"seed {about.seed}, {about.steps} steps.\n"
         f"Link state: #{about.hash}\n\n"
-        f"Run it with no arguments ({run_line}); it prints {about.csv}.\n"
+        + textwrap.fill(f"Run it with no arguments ({run_line}); it prints {about.csv}.", 96)
+        + "\n"
         '"""\n'
     )
 
