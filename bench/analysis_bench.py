@@ -39,7 +39,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from bench.ws_bench import START_TEXT, free_port, launch, percentile, stop
+from bench.procs import free_port, launch, stop
+from bench.ws_load import START_TEXT
+from bench.ws_phase import percentile
 from server.analysis.basin import basin, plan
 from server.analysis.requests import BasinRequest, SweepRequest
 from server.analysis.sweep import sweep

@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 if __package__ in (None, ""):  # run as a script: python bench/net_pace_bench.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.ws_bench import free_port, launch, stop
+from bench.procs import free_port, launch, stop
 
 SURFACE: dict[str, Any] = {
     "type": "start",

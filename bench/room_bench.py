@@ -1,14 +1,19 @@
-"""A lecture room under load: one presenter, 1,000 viewers, one stalled viewer; vs a bare broadcast.
+"""A lecture room under load: one presenter, its viewers, one stalled viewer; vs a bare broadcast.
 
-Phases, each against its own server process on 127.0.0.1, one after the other in the same run:
+Phases, each against its own server, one after the other in the same run:
 
 - ``ours``: ``python -m server serve``. A presenter (in this process) opens a room and streams
   the 4-run race of ``bench/ws_bench.py`` (rosenbrock; adam, momentum, rmsprop, nesterov) at
   60 steps/s, i.e. 30 frames/s of ~2 points per run; ``--viewers`` viewers watch the room.
+  With ``--redis``: ``python -m server serve --workers 2`` (``--workers``) with
+  ``GRADSCAPE_REDIS_URL`` pointing at a redis-server the bench starts on a free loopback port
+  (``bench/room_cluster.py``): the presenter lands on one worker, the viewers on all of them,
+  and the room's frames go through Redis to the other workers.
 - ``ours+stall``: the same, plus one viewer that never reads (4 KiB receive buffer, its client
   never calls recv): the server should drop it without the other figures moving.
-- ``bare+stall``: ``bench/bare_broadcast_server.py``, frames of our median frame size at 30/s
-  to the same number of viewers plus the stalled one, through the same uvicorn options.
+- ``bare+stall``: ``bench/bare_broadcast_server.py`` (one process), frames of our median frame
+  size at 30/s to the same number of viewers plus the stalled one, through the same uvicorn
+  options.
 
 How delay is measured, without trusting anything written inside the frames: every client records
 ``time.monotonic()`` (CLOCK_MONOTONIC, one clock for all processes of the machine) when a frame
@@ -17,14 +22,17 @@ frame starts at a new step), on the bare server its ``seq``. The reference time 
 when a client in this process got it: the presenter itself (whose frame is sent right after it is
 offered to the room) or, on the bare server, ``/ws/ref`` (sent before the viewers are offered it).
 A viewer's delay for a frame = its receive time - the reference's; this is what the room's fan-out
-adds. Frames count when the reference got them inside the window; delivered = the fraction of
-those a viewer got (late ones too, up to 2 s after the window).
+adds (through Redis and the other worker, with ``--redis``). Frames count when the reference got
+them inside the window; delivered = the fraction of those a viewer got (late ones too, up to 2 s
+after the window). Targets: every reading viewer >= 99% of the frames, p99 delay <= 100 ms.
 
-The load generator (``--procs`` processes, asyncio + the ``websockets`` client) shares the cores
-with the server: its scheduling delays are part of every delay measured; its CPU is printed.
+The load generator (``--procs`` processes, asyncio + the ``websockets`` client, ``bench/room_load.py``)
+shares the cores with the server: its scheduling delays are part of every delay measured; its CPU
+is printed. Server CPU is the whole process tree (every worker; Redis not included).
 
-Run from the repository root: ``python -m bench.room_bench [--viewers 1000] [--seconds 8]``
-(about 1-2 minutes; a watchdog ends the run; servers and workers are killed on exit).
+Run from the repository root: ``python -m bench.room_bench [--viewers 1000] [--seconds 8]``, or
+``python -m bench.room_bench --redis --viewers 2000`` (about 1-3 minutes; a watchdog ends the run;
+servers, Redis and load processes are killed on exit).
 """
 
 from __future__ import annotations
@@ -50,109 +58,22 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from bench.ws_bench import (
-    START,
-    ServerProcess,
-    code_version,
-    cpu_seconds,
-    die_with_parent,
-    free_port,
-    launch,
-    raise_fd_limit,
-    stop,
+from bench.procs import ServerProcess, code_version, free_port, launch, raise_fd_limit, stop
+from bench.room_cluster import (
+    RedisProcess,
+    launch_workers,
+    spread,
+    start_redis,
+    stop_redis,
+    stop_workers,
+    tree_cpu_seconds,
 )
+from bench.room_load import FRAME, READY_TIMEOUT, frame_key, worker
+from bench.ws_load import START
 
 FPS = 30.0
-CONNECTS_AT_ONCE = 32
-READY_TIMEOUT = 120.0
-LATE_GRACE = 2.0  # s after the window in which a window's frame still counts as delivered
 TARGET_DELIVERED = 0.99
 TARGET_P99 = 0.100  # s
-FRAME = '{"type":"frame"'
-
-
-def frame_key(text: str) -> int:
-    """The step of a frame's first run (ours) or its ``seq`` (bare): the first integer field."""
-    i = text.find('"step":')
-    if i < 0:
-        i = text.find('"seq":') - 1
-    j = i + 7
-    k = j
-    while text[k].isdigit():
-        k += 1
-    return int(text[j:k])
-
-
-# -- load generator (worker processes) ---------------------------------------------------------
-
-
-@dataclass
-class Track:
-    keys: array[int] = field(default_factory=lambda: array("q"))
-    times: array[float] = field(default_factory=lambda: array("d"))
-    closed: bool = False
-
-
-async def watch(url: str, origin: str, track: Track, gate: asyncio.Semaphore) -> None:
-    async with gate:
-        ws = await connect(
-            url, origin=Origin(origin), compression=None, proxy=None, ping_interval=None,
-            open_timeout=60.0, close_timeout=2.0, max_size=2**22,
-        )  # fmt: skip
-    track.times.append(-1.0)  # connected marker (removed below)
-    try:
-        async for text in ws:
-            if isinstance(text, str) and text.startswith(FRAME):
-                track.keys.append(frame_key(text))
-                track.times.append(time.monotonic())
-    except Exception:
-        pass
-    finally:
-        track.closed = True
-        with contextlib.suppress(Exception):
-            await ws.close()
-
-
-def summarize(tracks: list[Track], ref: dict[int, float]) -> tuple[list[float], array[float]]:
-    """Per viewer the delivered fraction of the reference frames; all delays pooled."""
-    fractions: list[float] = []
-    delays = array("d")
-    for t in tracks:
-        got = 0
-        for key, when in zip(t.keys, t.times[1:], strict=True):
-            base = ref.get(key)
-            if base is not None:
-                got += 1
-                delays.append(when - base)
-        fractions.append(got / max(1, len(ref)))
-    return fractions, delays
-
-
-def worker(url: str, origin: str, n: int, pipe: Connection) -> None:
-    die_with_parent()
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
-        tracks = [Track() for _ in range(n)]
-        tasks = [asyncio.create_task(watch(url, origin, t, gate)) for t in tracks]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + READY_TIMEOUT
-        while sum(len(t.times) > 0 for t in tracks) < n and loop.time() < deadline:
-            if any(task.done() and task.exception() for task in tasks):
-                break
-            await asyncio.sleep(0.1)
-        failed = sum(1 for task in tasks if task.done() and task.exception())
-        pipe.send(("ready", n - failed))
-        ref: dict[int, float] = await loop.run_in_executor(None, pipe.recv)
-        await asyncio.sleep(LATE_GRACE)
-        cpu = time.process_time()
-        fractions, delays = summarize([t for t in tracks if len(t.times) > 0], ref)
-        pipe.send(("done", fractions, delays, cpu))
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    asyncio.run(run())
 
 
 # -- one phase ---------------------------------------------------------------------------------
@@ -168,6 +89,7 @@ class Phase:
     server_cpu: float = 0.0
     loadgen_cpu: float = 0.0
     stalled_dropped: str = "-"
+    spread: list[tuple[int, int]] = field(default_factory=list)  # per worker (--redis)
 
 
 def stalled_socket(port: int) -> socket.socket:
@@ -192,7 +114,12 @@ async def reference_frames(
 
 
 async def run_phase(
-    name: str, server: ServerProcess, ours: bool, stall: bool, args: argparse.Namespace
+    name: str,
+    server: ServerProcess,
+    ours: bool,
+    stall: bool,
+    args: argparse.Namespace,
+    redis: RedisProcess | None = None,
 ) -> Phase:
     phase = Phase(name)
     origin = server.origin
@@ -233,12 +160,14 @@ async def run_phase(
         for pipe in pipes:
             msg = await asyncio.wait_for(loop.run_in_executor(None, pipe.recv), READY_TIMEOUT)
             phase.viewers += msg[1]
+        if redis is not None and ours:
+            phase.spread = spread(server, redis)
         await asyncio.sleep(args.warmup)
-        cpu0 = cpu_seconds(server.proc.pid)
+        cpu0 = tree_cpu_seconds(server.proc.pid)
         window[0] = time.monotonic()
         window[1] = window[0] + args.seconds
         await asyncio.sleep(args.seconds)
-        phase.server_cpu = (cpu_seconds(server.proc.pid) - cpu0) / args.seconds
+        phase.server_cpu = (tree_cpu_seconds(server.proc.pid) - cpu0) / args.seconds
         phase.reference_fps = len(ref) / args.seconds
         for pipe in pipes:
             pipe.send(dict(ref))
@@ -299,6 +228,10 @@ def report(rows: list[Phase], args: argparse.Namespace) -> None:
             f"{r.server_cpu:>9.0%}{r.loadgen_cpu / (args.warmup + args.seconds + 2):>9.0%}"
             f"{r.stalled_dropped:>9}"
         )
+        if r.spread:
+            clients = " + ".join(str(c) for c, _ in r.spread)
+            links = " + ".join(str(n) for _, n in r.spread)
+            print(f"{'':<12}websockets per worker: {clients}; their Redis connections: {links}")
     by = {r.name: r for r in rows}
     ours, stalled, bare = by.get("ours"), by.get("ours+stall"), by.get("bare+stall")
     print()
@@ -322,24 +255,33 @@ def on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(f"stopped by signal {signum}")
 
 
-async def run_all(args: argparse.Namespace, started: list[ServerProcess]) -> list[Phase]:
-    port = free_port()
+async def run_all(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Phase]:
+    """Start Redis (with --redis) and both servers, stopped by ``stack``; run every phase."""
     env = {"GRADSCAPE_MAX_VIEWERS": str(args.viewers + 16)}
-    serve = ["-m", "server", "serve", "--port", str(port), "--log-level", "warning"]
-    ours = launch("ours", serve, port, env, set())
-    started.append(ours)
+    redis: RedisProcess | None = None
+    if args.redis:
+        redis = start_redis()
+        stack.callback(stop_redis, redis)
+        ours = launch_workers(redis, args.workers, env)
+        stack.callback(stop_workers, ours)
+        print(f"ours: {args.workers} workers on one port, rooms through {redis.url}")
+    else:
+        port = free_port()
+        serve = ["-m", "server", "serve", "--port", str(port), "--log-level", "warning"]
+        ours = launch("ours", serve, port, env, set())
+        stack.callback(stop, ours)
     size = await measure_frame_bytes(ours)
     print(f"our frames: {size} bytes (median); the bare server sends that size\n", flush=True)
     port = free_port()
     bare_args = ["-m", "bench.bare_broadcast_server", "--port", str(port)]
     bare = launch("bare", [*bare_args, "--frame-bytes", str(size)], port, {}, set())
-    started.append(bare)
+    stack.callback(stop, bare)
     rows: list[Phase] = []
     plan = [("ours", ours, True, False), ("ours+stall", ours, True, True)]
     plan.append(("bare+stall", bare, False, True))
     for name, server, is_ours, stall in plan:
         print(f"  {name}: {args.viewers} viewers ...", file=sys.stderr, flush=True)
-        rows.append(await run_phase(name, server, is_ours, stall, args))
+        rows.append(await run_phase(name, server, is_ours, stall, args, redis))
         await asyncio.sleep(1.5)
     return rows
 
@@ -350,7 +292,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement window")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--procs", type=int, default=3, help="load-generator processes")
+    parser.add_argument(
+        "--redis", action="store_true", help="ours: --workers workers, rooms through Redis"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="with --redis")
     args = parser.parse_args(argv)
+    if args.viewers < 1 or args.seconds <= 0 or args.procs < 1 or args.workers < 1:
+        parser.error("need --viewers >= 1, --seconds > 0, --procs >= 1, --workers >= 1")
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGALRM, on_signal)
     signal.alarm(int(60 + 3 * (READY_TIMEOUT + args.warmup + args.seconds + 70)))
@@ -361,12 +309,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"60 steps/s, {FPS:.0f} frames/s; {args.viewers} viewers in {args.procs} processes; "
         f"warm-up {args.warmup:g} s, window {args.seconds:g} s"
     )
-    started: list[ServerProcess] = []
     try:
-        rows = asyncio.run(run_all(args, started))
+        with contextlib.ExitStack() as stack:
+            rows = asyncio.run(run_all(args, stack))
     finally:
-        for server in started:
-            stop(server)
         signal.alarm(0)
     print(
         "ref fps: frames/s the reference client got; deliv: per viewer, the fraction of those "

@@ -15,6 +15,7 @@ marked ``truncated``; a room opened later shows it from that point on.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -67,40 +68,37 @@ class _Segment:
         self.closed = False  # takes no more frames (a message followed, or it is long enough)
         self._pending: list[Mapping[str, Mapping[str, Any]]] = []
         self._next: dict[str, tuple[int, tuple[str, ...]]] = {}  # run -> next step, its keys
+        self._first: dict[str, int] = {}  # run -> its first step here
         self._pending_bytes = 0
+        self._merged_bytes = 0
 
     def add(self, runs: Mapping[str, Mapping[str, Any]]) -> bool:
         """Take one frame's ``runs``; False (nothing taken) if it does not continue this
         segment (a gap in steps, other keys)."""
         moved: list[tuple[str, int, tuple[str, ...]]] = []
+        nexts, firsts = self._next, self._first
         for run, part in runs.items():
             step = part.get("step")
             keys = tuple(part)
             if not isinstance(step, int) or len(keys) < 2:
                 return False
             n = len(part[keys[1]] if keys[0] == "step" else part[keys[0]])
-            expected = self._next.get(run)
+            expected = nexts.get(run)
             if expected is not None and expected != (step, keys):
                 return False
             moved.append((run, step + n, keys))
-            self.points = max(self.points, step + n - self._first(run, step))
-            self._pending_bytes += 8 * n * (len(keys) - 1)
+        points, added = self.points, 0
         for run, end, keys in moved:
-            self._next[run] = (end, keys)
+            nexts[run] = (end, keys)
+            step = runs[run]["step"]
+            points = max(points, end - firsts.setdefault(run, step))
+            added += 8 * (end - step) * (len(keys) - 1)
+        self.points = points
+        self._pending_bytes += added
         self._pending.append(runs)
         if len(self._pending) >= MERGE_EVERY:
             self._merge()
         return True
-
-    def _first(self, run: str, step: int) -> int:
-        mine = self.runs.get(run)
-        if mine is not None:
-            return mine[0]
-        for frame in self._pending:
-            if run in frame:
-                first: int = frame[run]["step"]
-                return first
-        return step
 
     def _merge(self) -> None:
         pending, self._pending, self._pending_bytes = self._pending, [], 0
@@ -110,11 +108,9 @@ class _Segment:
                 by_run.setdefault(run, []).append(part)
         for run, parts in by_run.items():
             keys = [k for k in parts[0] if k != "step"]
+            # One conversion per key for all pending frames (rows of 2D blocks included).
             merged = {
-                k: np.asarray(
-                    np.concatenate([np.asarray(p[k], dtype=np.float64) for p in parts]),
-                    dtype=np.float64,
-                )
+                k: np.array(list(chain.from_iterable(p[k] for p in parts)), dtype=np.float64)
                 for k in keys
             }
             mine = self.runs.get(run)
@@ -123,11 +119,11 @@ class _Segment:
             else:
                 for k, a in merged.items():
                     mine[1][k].extend(a)
+        self._merged_bytes = sum(c.nbytes for _, cols in self.runs.values() for c in cols.values())
 
     @property
     def nbytes(self) -> int:
-        merged = sum(c.nbytes for _, cols in self.runs.values() for c in cols.values())
-        return merged + self._pending_bytes
+        return self._merged_bytes + self._pending_bytes
 
     def encode(self) -> str:
         self._merge()
