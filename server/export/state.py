@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from server.errors import FieldError
 from server.export.jsvalues import esc, js_number, read_number, unesc
 from server.export.net_state import DEFAULT_NET, NetState, format_net, parse_net
+from server.export.tune_state import TuneState, format_tune, parse_tune
 
 CUSTOM = "custom"
 MAX_RUNS = 8
@@ -94,6 +95,7 @@ class ExportState:
     view: str = "contour"
     runs: tuple[RunState, ...] = DEFAULT_RUNS
     changes: tuple[ChangeState, ...] = ()
+    tune: TuneState | None = None  # "Tune all"'s settings (surface races), once used
     net: NetState = DEFAULT_NET
 
     def run_changes(self, index: int) -> list[dict[str, object]]:
@@ -317,6 +319,8 @@ def parse_hash(text: str, *, max_steps: int | None = None, max_runs: int = MAX_R
             raise FieldError("chg", f"At most {MAX_CHANGES} live changes (got {len(texts)}).")
         runs = len(values.get("runs", DEFAULT_RUNS))  # type: ignore[arg-type]
         values["changes"] = tuple(_change(i, t, runs) for i, t in enumerate(texts))
+    if mode != "network" and (v := last("tune")) is not None:
+        values["tune"] = parse_tune(v)
     state = ExportState(**values)  # type: ignore[arg-type]
     if state.mode == "surface" and state.custom and not state.expr:
         raise FieldError("expr", "surface=custom needs a formula in expr")
@@ -341,6 +345,8 @@ def format_hash(state: ExportState) -> str:
         items = [esc(c.run), str(c.step)]
         items += _write_items(c.hyper, c.noise, c.schedule, c.schedule_set)
         parts.append("chg=" + ",".join(items))
+    if state.mode != "network" and state.tune is not None:
+        parts.append("tune=" + format_tune(state.tune))
     return "&".join(parts)
 
 

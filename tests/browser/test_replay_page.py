@@ -24,6 +24,7 @@ DECODE = """async ([cases, keys]) => {
       ...Object.fromEntries(keys.map((k) => [k, s[k]])),
       runs: s.runs.map(({id, ...r}) => r),
       changes: s.changes,
+      ...(s.tune ? { tune: s.tune } : {}),
     });
     return {
       name: c.name,

@@ -50,6 +50,7 @@ def as_json(s: ExportState) -> dict[str, Any]:
             for r in s.runs
         ],
         "changes": [{"run": c.run, **c.to_json()} for c in s.changes],
+        **({"tune": s.tune.to_page()} if s.tune is not None else {}),
     }
 
 
