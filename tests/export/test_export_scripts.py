@@ -27,6 +27,8 @@ from server.errors import FieldError
 from server.export import export_hash
 from server.settings import Settings
 
+from ..server.conftest import TEST_ORIGIN, session
+
 LIMIT = 5000
 CASES = {
     # sgd with momentum + nesterov, adam, adamw, rmsprop centered, adagrad, lion; an lr change
@@ -198,6 +200,54 @@ def test_network_notebook_holds_both_trainings() -> None:
         compile(source, "cell", "exec")
     assert "class Tanh" in code[0] and "torch.nn.Sequential(" in code[2]
     assert 'yaxis_title="training loss"' in code[-1]
+
+
+def test_numpy_script_replays_a_live_websocket_race_with_its_set(tmp_path: Path) -> None:
+    """The page's link of a race steered over a real websocket (a `set` acked mid-race):
+    its numpy script prints the very points the session streamed."""
+    start = {
+        "type": "start",
+        "problem": {"surface": "himmelblau"},
+        "runs": [
+            {"id": "a", "optimizer": "adam", "hyper": {"lr": 0.05}, "start": [-0.5, -1.5]},
+            {"id": "b", "optimizer": "momentum", "hyper": {"lr": 0.001}, "start": [-0.5, -1.5]},
+        ],
+        "seed": 2,
+        "max_steps": 120,
+        "paused": True,
+    }
+    streamed: dict[str, list[list[float]]] = {"a": [], "b": []}
+    with (
+        TestClient(create_app(Settings(allowed_origins=[TEST_ORIGIN]))) as client,
+        session(client) as ws,
+    ):
+        ws.send_json(start)
+        ws.send_json({"type": "step", "n": 30})
+        ws.send_json({"type": "set", "run": "a", "hyper": {"lr": 0.01}})
+        ws.send_json({"type": "step", "n": 90})
+        acked: int | None = None
+        ended: set[str] = set()
+        while len(ended) < 2:
+            m = ws.receive_json()
+            if m["type"] == "frame":
+                for run, f in m["runs"].items():
+                    assert f["step"] == len(streamed[run])
+                    streamed[run] += [list(p) for p in zip(f["x"], f["y"], f["loss"], strict=True)]
+            elif m["type"] == "ack" and m["of"] == "set":
+                acked = m["step"]
+            elif m["type"] == "event" and m["event"] in ("finished", "converged"):
+                ended.add(m["run"])
+    assert acked == 31
+    link = (
+        "#surface=himmelblau&start=-0.5,-1.5&seed=2&steps=120&run=adam,lr:0.05"
+        f"&run=momentum,lr:0.001&chg=a,{acked},lr:0.01"
+    )
+    script = tmp_path / "live.py"
+    script.write_bytes(_file(link, "numpy"))
+    printed = _rows(_run(script))
+    for run, points in streamed.items():
+        assert printed[run].tolist() == points, run  # every bit
+    assert len(points) == 121
 
 
 def test_torch_uses_the_schedulers_and_sets_the_rate_only_where_they_cannot_follow() -> None:
