@@ -51,6 +51,8 @@ from server.live.broker_redis_publish import RedisPublication
 from server.live.rooms import Viewer, new_code
 from server.live.state import CloseCode
 
+BUSY = "The room is too busy to join right now; try again in a moment."
+
 
 class RedisBroker:
     def __init__(self, url: str) -> None:
@@ -138,12 +140,18 @@ class RedisBroker:
                 self.mirrors.pop(code, None)
                 await mirror.close()
                 raise
-        last, history = await mirror.history()
-        mirror.add(viewer, last)
+        missed: list[str] | None = None
+        for _ in range(3):  # a history older than the messages this worker keeps: read again
+            last, history = await mirror.history()
+            missed = mirror.add(viewer, last)
+            if missed is not None:
+                break
+        if missed is None:
+            raise Refused(CloseCode.TRY_AGAIN_LATER, "room too busy", BUSY)
         viewer_key = f"{self.worker}-{id(viewer):x}"
         viewer.on_answer = lambda value: self.background(self._answer(code, viewer_key, value))
         greeting = {"type": "room", "code": code, "url": room["url"], "viewers": viewers + 1}
-        return [dumps_text({**greeting, "role": "viewer"}), *history]
+        return [dumps_text({**greeting, "role": "viewer"}), *history, *missed]
 
     def leave(self, code: str, viewer: Viewer) -> None:
         mirror = self.mirrors.get(code.upper())

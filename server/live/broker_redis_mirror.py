@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 
 import orjson
 from redis.asyncio.client import PubSub
@@ -26,6 +27,9 @@ from server.live.broker_redis_common import (
 )
 from server.live.rooms import LocalRoom, Viewer
 
+RECENT = 512
+"""Live messages a worker keeps for a viewer joining as they arrive (17 s of frames)."""
+
 
 class Mirror:
     """One room as seen by this worker: its subscription and its local viewers."""
@@ -35,6 +39,7 @@ class Mirror:
         self.local = LocalRoom(code, self._count_changed)
         self.floor = 0  # messages up to this number are in what every viewer got
         self.skip: dict[Viewer, int] = {}  # late joiners: up to this number, in their history
+        self.recent: deque[tuple[int, str]] = deque(maxlen=RECENT)  # the last ones offered
         self.pubsub: PubSub | None = None
         self.epoch: str | None = None
         self.missing_since: float | None = None
@@ -70,10 +75,22 @@ class Mirror:
         last = max((seq for seq, _ in items), default=0)
         return last, [text for _, text in items]
 
-    def add(self, viewer: Viewer, last: int) -> None:
+    def add(self, viewer: Viewer, last: int) -> list[str] | None:
+        """Add a viewer whose history ends at message ``last``; returns the messages it lacks
+        that this worker offered already, or None (not added) if they are no longer kept.
+
+        The history is read on another connection than the subscription, so its answer can
+        come after live messages newer than it were offered (to the viewers there were).
+        """
+        missed: list[str] = []
         if last > self.floor:
             self.skip[viewer] = last
+        elif last < self.floor:
+            if not self.recent or self.recent[0][0] > last + 1:
+                return None
+            missed = [text for seq, text in self.recent if seq > last]
         self.local.add(viewer)
+        return missed
 
     def discard(self, viewer: Viewer) -> None:
         self.skip.pop(viewer, None)
@@ -109,6 +126,7 @@ class Mirror:
         if seq <= self.floor:
             return
         self.floor = seq
+        self.recent.append((seq, text))
         if not self.skip:
             self.local.offer(text)
             return
@@ -132,6 +150,7 @@ class Mirror:
         last, history = await self.history()
         self.epoch, self.floor, self.missing_since = epoch, last, None
         self.skip.clear()
+        self.recent.clear()  # numbered by the writing before
         self.live = True
         self.local.offer(status(self.code, "live", "Back: the race so far follows."))
         for text in history:
