@@ -233,6 +233,8 @@ export class ShareDialog {
       ['gnorm', 'Gradient norm chart', p.gnorm.gd],
       ['net-loss', 'Loss chart', p.netLoss.gd],
       ['accuracy', 'Accuracy chart', p.netAcc.gd],
+      ['prediction', 'Prediction and target', p.deep.sequences.predictionPlot],
+      ['time-steps', 'Gradient per time step', p.deep.sequences.gradPlot],
     ].map(([name, label, gd]) => ({ name: String(name), label: String(label), box: /** @type {HTMLElement} */ (gd), figure: () => /** @type {HTMLElement} */ (gd) }));
     return [main, ...charts].filter((x) => x.box.offsetParent !== null && /** @type {any} */ (x.box).data);
   }
