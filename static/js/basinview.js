@@ -322,6 +322,7 @@ export class BasinPanel {
       return;
     }
     const items = d.minima.map((m, k) => this.item(basinColor(k), `(${fmt(m[0])}, ${fmt(m[1])})`, k, counts));
+    if (!d.minima.length) items.push(el('li', { class: 'basin-share', text: 'This problem lists no minima: a start either diverges or not.' }));
     this.legend.replaceChildren(...items, this.item(NONE_COLOR, 'none', -1, counts), this.item(DIVERGED_COLOR, 'diverged', -2, counts));
   }
 
