@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page
 
 from .conftest import SCREENSHOTS
@@ -47,7 +46,6 @@ def test_state_js_decodes_the_shared_fixture_hashes(gs: Page, base_url: str) -> 
             assert state == case["state"], case["name"]
 
 
-@pytest.mark.flaky(reruns=2)  # intermittent: docs/testing.md
 def test_a_steered_race_opened_from_its_link_is_the_same_race(gs: Page, base_url: str) -> None:
     open_page(
         gs,
@@ -62,11 +60,13 @@ def test_a_steered_race_opened_from_its_link_is_the_same_race(gs: Page, base_url
     gs.wait_for_function(f"() => ({MARKS})().some(t => t.includes('from step'))")
     mark = next(t for t in gs.evaluate(MARKS) if "from step" in t)
     step = int(re.search(r"from step (\d+)", mark).group(1))  # type: ignore[union-attr]
-    gs.wait_for_function("() => location.hash.includes('chg=a,')")
-    link = hash_of(gs)
-    assert f"chg=a,{step}," in link, link
     gs.wait_for_function(f"() => ({LENGTHS})().every(n => n === 501)", timeout=30_000)
     live = paths(gs)
+    # Taken once the race is over: each of the three presses is a change of its own, and one
+    # acked after the link was read would be missing from it (the test's own race, seen in CI
+    # as a replay differing from the second change on).
+    link = hash_of(gs)
+    assert f"chg=a,{step}," in link, link
 
     other = gs.context.new_page()
     other.set_default_timeout(30_000)
