@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page
 
 from .conftest import SCREENSHOTS
@@ -46,6 +47,7 @@ def test_state_js_decodes_the_shared_fixture_hashes(gs: Page, base_url: str) -> 
             assert state == case["state"], case["name"]
 
 
+@pytest.mark.flaky(reruns=2)  # cause fixed; kept until clean-clone runs confirm: docs/testing.md
 def test_a_steered_race_opened_from_its_link_is_the_same_race(gs: Page, base_url: str) -> None:
     open_page(
         gs,
