@@ -1,6 +1,7 @@
 """REST routes of the analysis: basin maps, learning-rate sweeps, tuning.
 
-The work runs in one worker thread, never on the event loop, so live sessions keep their pace;
+The work runs in one worker thread, never on the event loop, at a lower priority
+(:mod:`server.priority`), so live sessions keep their pace;
 results are cached by request (the same state gives the same bits). ``POST /api/basin/stream``
 sends the map as NDJSON, a head then blocks of grid rows, and stops computing when the client
 goes away.
@@ -26,8 +27,11 @@ from server.analysis.sweep import sweep
 from server.analysis.tune import tune
 from server.apischema.analysis import BASIN_STREAM
 from server.jsonenc import ORJSONResponse, dumps
+from server.priority import lower_this_thread
 
-WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-analysis")
+WORK = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="gradscape-analysis", initializer=lower_this_thread
+)
 CACHE_SIZE = 32
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse)
 T = TypeVar("T")
