@@ -29,6 +29,7 @@ from server.live import commands
 from server.live.broker import Broker, InProcessBroker
 from server.live.clock import RaceClock
 from server.live.explain import stop_event
+from server.live.heavypace import HeavyPace
 from server.live.lecture import Lecture
 from server.live.network_stream import NetworkStream
 from server.live.outbox import Outbox
@@ -69,6 +70,7 @@ class Session:
         self._announce_done = False
         self._wake = asyncio.Event()
         self._tick_due = False  # a heavy stream's frame is due
+        self.pace = HeavyPace()  # how many steps a heavy stream advances per frame
         self._out = Outbox(
             ws.send_text, settings.send_timeout, f"{TASK_PREFIX}{self.id}-send", self._wake.set
         )
@@ -286,6 +288,7 @@ class Session:
         self._stops.clear()
         self._requested = 0
         self._announce_done = False
+        self.pace.reset()
         if stream is not None:
             stream.restart()
 
@@ -350,7 +353,7 @@ class Session:
                 self._tick_due = False
                 race = self.race
                 if self.clock.running and race is not None:
-                    await self._advance(self.clock.due(race.step, loop.time()))
+                    await self._advance(self.pace.cap(self.clock.due(race.step, loop.time())))
                     self._send_frame()
 
     def _advance_light(self, n: int) -> None:
@@ -375,7 +378,7 @@ class Session:
             async with self._lock:
                 loop = asyncio.get_running_loop()
                 advance = functools.partial(self.timeline.advance, stream, stream.set, n)
-                stops = await loop.run_in_executor(HEAVY_WORK, advance)
+                stops = await loop.run_in_executor(HEAVY_WORK, self.pace.timed(advance, n))
         except Exception:
             self._race_failed()
             return

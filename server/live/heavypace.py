@@ -1,0 +1,47 @@
+"""How many steps a heavy stream (a network's training) advances at once, so its frames keep coming.
+
+The clock asks for up to one and a half frames' worth of steps per tick: 100 steps at 2,000
+steps a second. A digits CNN step with its metering costs 0.1-0.3 s on a busy 2-core machine, so
+100 of them held the race's next frame back for half a minute and the page looked frozen. The
+pace of the last advance (seconds per step, measured in the worker thread) caps the next one to
+about ``BUDGET`` seconds of training; a race's first advance is one step. A ``step`` message is
+never capped: its steps are all done, only timed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+BUDGET = 0.15  # seconds of training per advance, so frames come several times a second
+
+
+class HeavyPace:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self.per_step: float | None = None  # seconds per step of the last advance
+
+    def reset(self) -> None:
+        """A new race: its steps may cost anything."""
+        self.per_step = None
+
+    def cap(self, n: int) -> int:
+        """At most ``n`` steps, as many as fit in ``BUDGET`` at the last pace (1 before any)."""
+        if n <= 0:
+            return n
+        if self.per_step is None:
+            return 1
+        return min(n, max(1, int(BUDGET / max(self.per_step, 1e-9))))
+
+    def timed(self, advance: Callable[[], T], n: int) -> Callable[[], T]:
+        """``advance`` (``n`` steps), recording its pace when it runs (in the worker thread)."""
+
+        def run() -> T:
+            start = self._clock()
+            out = advance()
+            self.per_step = (self._clock() - start) / max(1, n)
+            return out
+
+        return run
