@@ -20,6 +20,7 @@ import { SeriesView } from './charts.js';
 import { Toolbar } from './toolbar.js';
 import { Legend } from './legend.js';
 import { Notices } from './events.js';
+import { afterPaint } from './plotkit.js';
 import { bindKeys, toggleFullscreen } from './keyboard.js';
 import { SurfacePanel } from './surfacepanel.js';
 import { RunCards } from './runcards.js';
@@ -45,6 +46,7 @@ import { BackpropView } from './backprop.js';
 import { InternalsOverlay } from './overlay.js';
 import { Analysis } from './analysis.js';
 import { analysisHost } from './analysisbridge.js';
+import { keepFigureOnScreen, plotsFollowTheirBoxes } from './fit.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -82,6 +84,7 @@ async function main() {
   await plotlyAndPage();
   showMode(state.mode);
   if (new URLSearchParams(location.search).get('embed') === '1') document.body.classList.add('embed');
+  keepFigureOnScreen(byId('stage'), byId('figure'), ['topbar', 'banner', 'stage-top', 'legend-row'].map(byId));
   const store = new RunStore();
   const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
   /** @type {Controller} */
@@ -92,8 +95,10 @@ async function main() {
   const first = await firstSurface;
   if (first) {
     await contour.setSurface(first.surface);
+    await afterPaint(); // the contour on screen before the rest of the page is built
     performance.mark('gradscape:first-contour');
   }
+  plotsFollowTheirBoxes();
 
   const connection = new Connection(socketUrl(room ? `/ws/room/${encodeURIComponent(room)}` : '/ws'), {
     open: (reconnected) => {

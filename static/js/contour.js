@@ -40,8 +40,9 @@ export const MARK_SYMBOLS = {
   converged: 'star-open',
 };
 
-/** Below this width (px) the plot drops its colour bar and narrows its margins. */
+/** Below this width or height (px) the plot drops its colour bar and narrows its margins. */
 const COMPACT_WIDTH = 560;
+const COMPACT_HEIGHT = 300;
 
 /**
  * What the two stacked plots share, so that their plot areas coincide: fixed margins (never
@@ -50,7 +51,7 @@ const COMPACT_WIDTH = 560;
  * @param {boolean} compact
  */
 function baseLayout(s, compact) {
-  const margin = compact ? { l: 40, r: 12, t: 10, b: 34 } : { l: 58, r: 86, t: 12, b: 42 };
+  const margin = compact ? { l: 40, r: 12, t: 10, b: 42 } : { l: 58, r: 86, t: 12, b: 42 };
   return {
     margin: { ...margin, autoexpand: false },
     font: FONT,
@@ -94,7 +95,7 @@ export class ContourView extends PathView {
   }
 
   isCompact() {
-    return this.gd.clientWidth < COMPACT_WIDTH;
+    return this.gd.clientWidth < COMPACT_WIDTH || this.gd.clientHeight < COMPACT_HEIGHT;
   }
 
   ready() {
@@ -103,6 +104,11 @@ export class ContourView extends PathView {
 
   /** @param {Surface} surface */
   async setSurface(surface) {
+    const drawn = surface === this.surface && this.isCompact() === this.compact;
+    if (drawn && /** @type {any} */ (this.background).data) {
+      this.invalidate(); // the page's first surface, shown a second time: nothing to redraw
+      return;
+    }
     this.surface = surface;
     this.compact = this.isCompact();
     await plotly().react(this.background, this.backgroundTraces(surface), this.backgroundLayout(), {

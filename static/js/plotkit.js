@@ -69,3 +69,8 @@ export class Extension {
     return plotly().extendTraces(gd, this.update, this.indices, maxPoints);
   }
 }
+
+/** @returns {Promise<void>} resolves once the browser has painted what is drawn now */
+export function afterPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}

@@ -40,9 +40,12 @@ export class RoomPresenter {
     this.count = el('p', { id: 'room-viewers', class: 'room-viewers', role: 'status' });
     const close = el('button', { id: 'room-close', type: 'button', class: 'button small' }, ['Close room']);
     close.addEventListener('click', () => this.connection.send({ type: 'room', action: 'close' }));
-    const words = el('div', { class: 'room-words' });
-    words.append(el('p', { class: 'room-title' }, ['Lecture room: join at']), this.link, this.codeEl, this.count, close);
-    this.panel.replaceChildren(words, this.qr);
+    // One line above the plot, which it must not push off screen; the QR code opens over the page.
+    const join = el('p', { class: 'room-title' }, ['Lecture room: join at ']);
+    join.append(this.link);
+    const qrBox = el('details', { class: 'room-qr-box' }, [el('summary', { class: 'button small' }, ['QR code'])]);
+    qrBox.append(this.qr);
+    this.panel.replaceChildren(this.codeEl, join, this.count, qrBox, close);
     button.addEventListener('click', () => this.open());
   }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -134,43 +133,6 @@ def test_loads_clean_draws_contour_and_races_by_default(gs: Page, base_url: str)
     # the loss chart follows the same runs, on a log axis
     assert gs.evaluate("() => document.getElementById('loss-chart').layout.yaxis.type") == "log"
     assert len(lengths(gs, "loss-chart")) == 2
-
-
-def test_first_contour_timing_against_bare_plotly(browser: Browser, server: Server) -> None:
-    """Printed, not asserted: first contour of the page vs a page that only draws one contour."""
-    plotly_src = re.search(r'<script src="([^"]+plotly[^"]+)"', httpx.get(server.url).text)
-    assert plotly_src, "the page loads plotly.js from a local route"
-    bare = f"""<!doctype html><html><head><meta charset="utf-8">
-<script src="{plotly_src.group(1)}" defer></script></head><body>
-<div id="c" style="width:800px;height:700px"></div>
-<script type="module">
-const grid = fetch('/api/surfaces/rosenbrock/grid?n=120').then(r => r.json());
-await new Promise(r => window.Plotly ? r() : addEventListener('load', r));
-const g = await grid;
-await Plotly.newPlot('c', [{{type: 'contour', x: g.x, y: g.y, z: g.z, ncontours: 28}}]);
-performance.mark('bare:first-contour');
-</script></body></html>"""
-
-    def first_contour(url: str, mark: str) -> float:
-        context = browser.new_context(viewport={"width": 1920, "height": 1080})
-        page = context.new_page()
-        if url.endswith("/bare"):
-            page.route(url, lambda route: route.fulfill(body=bare, content_type="text/html"))
-        page.goto(url)
-        page.wait_for_function(f"() => performance.getEntriesByName('{mark}').length > 0")
-        ms: float = page.evaluate(f"() => performance.getEntriesByName('{mark}')[0].startTime")
-        context.close()
-        return ms
-
-    page_ms, bare_ms = [], []
-    for _ in range(3):
-        bare_ms.append(first_contour(f"{server.url}/bare", "bare:first-contour"))
-        page_ms.append(first_contour(f"{server.url}/", "gradscape:first-contour"))
-    ratio = statistics.median(page_ms) / statistics.median(bare_ms)
-    print(
-        f"\nfirst contour: page {statistics.median(page_ms):.0f} ms, bare plotly page "
-        f"{statistics.median(bare_ms):.0f} ms, ratio {ratio:.2f} (budget 1.2)"
-    )
 
 
 def test_slider_change_sends_set_and_path_changes_from_acked_step(gs: Page, base_url: str) -> None:
