@@ -73,7 +73,7 @@ class ChangeState:
 
 DEFAULT_RUNS: tuple[RunState, ...] = (
     RunState("adam", {"lr": 0.05}),
-    RunState("momentum", {"lr": 0.0005}),
+    RunState("momentum", {"lr": 0.001}),
 )
 # a network hash without runs gets the network mode's first race (state.js DEFAULT_RUNS_BY_MODE)
 NETWORK_RUNS: tuple[RunState, ...] = (RunState("adam", {"lr": 0.02}), RunState("sgd", {"lr": 0.5}))

@@ -57,13 +57,22 @@ def surface_grid(
     name: Annotated[str, Path(description="A surface of `GET /api/surfaces`.")],
     request: Request,
     n: Annotated[int, Query(ge=2, json_schema_extra=settings_maximum("max_grid"))] = 200,
+    pad: Annotated[
+        float,
+        Query(
+            ge=0.0,
+            le=0.5,
+            description="Widen the domain by this fraction of its span on each side.",
+        ),
+    ] = 0.0,
 ) -> ORJSONResponse:
-    """``z[i][j] = f(x[j], y[i])`` on an n x n grid over the surface's domain; the surface's
-    parameters (``GET /api/surfaces``) go in the query, e.g. ``?kappa=10``."""
+    """``z[i][j] = f(x[j], y[i])`` on an n x n grid over the surface's domain (widened by ``pad``,
+    as the page pads its axes); the surface's parameters (``GET /api/surfaces``) go in the query,
+    e.g. ``?kappa=10``."""
     _check_grid(n, _settings(request))
     params: dict[str, float] = {}
     for key, raw in request.query_params.items():
-        if key == "n":
+        if key in ("n", "pad"):
             continue
         try:
             value = float(raw)
@@ -74,7 +83,9 @@ def surface_grid(
         params[key] = value
     built = build_surface(name, params)
     surface = built.problem
-    x, y, z = surface.grid(n)  # type: ignore[attr-defined]
+    (x0, x1), (y0, y1) = surface.spec.domain  # type: ignore[attr-defined]
+    dx, dy = pad * (x1 - x0), pad * (y1 - y0)
+    x, y, z = surface.grid(n, ((x0 - dx, x1 + dx), (y0 - dy, y1 + dy)))  # type: ignore[attr-defined]
     return ORJSONResponse({"x": x, "y": y, "z": z})
 
 

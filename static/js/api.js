@@ -98,13 +98,20 @@ export const schedules = () => request('/api/schedules');
 export const expressionExamples = () => request('/api/expression/examples');
 
 /**
+ * The contour's axes reach this fraction of the domain's span beyond it on each side, so that a
+ * start or a path at the domain's edge is not cut by the plot's; a named surface's grid covers
+ * the padded range.
+ */
+export const AXIS_PAD = 0.04;
+
+/**
  * @param {string} name
  * @param {Record<string, number>} params
  * @param {number} n  points per axis
  * @returns {Promise<Grid>}
  */
 export function surfaceGrid(name, params, n) {
-  const query = new URLSearchParams({ n: String(n) });
+  const query = new URLSearchParams({ n: String(n), pad: String(AXIS_PAD) });
   for (const [k, v] of Object.entries(params)) query.set(k, String(v));
   return request(`/api/surfaces/${encodeURIComponent(name)}/grid?${query}`);
 }

@@ -9,6 +9,7 @@
 import { PathView } from './pathview.js';
 import { FONT, plotConfig, plotly } from './plotkit.js';
 import { SURFACE_COLORSCALE } from './palette.js';
+import { AXIS_PAD } from './api.js';
 
 /** @typedef {import('./api.js').Grid} Grid */
 /** @typedef {import('./palette.js').ValueScale} ValueScale */
@@ -57,9 +58,9 @@ function baseLayout(s, compact) {
     font: FONT,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
-    xaxis: { range: [...s.domain[0]], autorange: false, showgrid: false, zeroline: false, constrain: 'domain' },
+    xaxis: { range: padded(s.domain[0]), autorange: false, showgrid: false, zeroline: false, constrain: 'domain' },
     yaxis: {
-      range: [...s.domain[1]],
+      range: padded(s.domain[1]),
       autorange: false,
       showgrid: false,
       zeroline: false,
@@ -70,6 +71,12 @@ function baseLayout(s, compact) {
     showlegend: false,
     uirevision: s.key,
   };
+}
+
+/** @param {[number, number]} span @returns {[number, number]} the axis range around a domain's side */
+function padded([lo, hi]) {
+  const d = AXIS_PAD * (hi - lo);
+  return [lo - d, hi + d];
 }
 
 export class ContourView extends PathView {

@@ -43,10 +43,13 @@ export function withIds(runs) {
   return runs.map((r, i) => (kept[i] ? r : { ...r, id: free.shift() ?? runId(i) }));
 }
 
-/** The race a newcomer sees first: Adam against momentum on Rosenbrock's valley. */
+/**
+ * The race a newcomer sees first: Adam against momentum on Rosenbrock's valley, from the surface's
+ * start (-1.5, 1.5): momentum swings across the valley while Adam slides down its wall.
+ */
 export const DEFAULT_RUNS = /** @type {RunState[]} */ ([
   { optimizer: 'adam', hyper: { lr: 0.05 }, schedule: null, noise: 0 },
-  { optimizer: 'momentum', hyper: { lr: 0.0005 }, schedule: null, noise: 0 },
+  { optimizer: 'momentum', hyper: { lr: 0.001 }, schedule: null, noise: 0 },
 ]);
 
 /** Each mode's first race: a newcomer sees the difference between the optimizers at once. */

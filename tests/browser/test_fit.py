@@ -9,6 +9,7 @@ test-results/fit/.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,44 @@ def test_plot_on_screen_inside_an_embed_iframe(screen: Page, base_url: str) -> N
     outer = screen.locator("#race").bounding_box()
     assert outer
     assert outer["y"] + outer["height"] <= size["height"], "the frame itself is below the fold"
+
+
+# Each default path in screen pixels of the contour, and the start and axis ranges.
+DEFAULT_VIEW = """() => {
+  const gd = document.getElementById('contour');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const px = (t) => Array.from(t.x, (x, i) => [xa.l2p(x), ya.l2p(t.y[i])]);
+  const paths = gd.data.filter((t) => t.meta && t.meta.kind === 'path');
+  const start = gd.data.find((t) => t.meta && t.meta.kind === 'start');
+  return {paths: paths.map(px), names: paths.map((t) => t.name), start: [start.x[0], start.y[0]],
+          x: xa.range, y: ya.range};
+}"""
+
+
+def test_default_race_shows_two_different_paths_away_from_the_edges(
+    gs: Page, base_url: str
+) -> None:
+    """Issue #11, item 11: on first load Adam's path is not hidden under momentum's, and the
+    start is not on the plot's edge."""
+    gs.set_viewport_size({"width": 1440, "height": 900})
+    open_race(gs, base_url, "")
+    gs.wait_for_function(f"() => ({LENGTHS})().every(n => n > 150)")
+    view = gs.evaluate(DEFAULT_VIEW)
+    shoot(gs, "default-race")
+    (x0, x1), (y0, y1) = view["x"], view["y"]
+    sx, sy = view["start"]
+    margin = 0.05
+    assert x0 + margin * (x1 - x0) < sx < x1 - margin * (x1 - x0), view
+    assert y0 + margin * (y1 - y0) < sy < y1 - margin * (y1 - y0), view
+    adam, momentum = (p[:150] for p in view["paths"])
+
+    def apart(a: list[list[float]], b: list[list[float]]) -> float:
+        """The share of a's points more than 12 px from every point of b."""
+        far = [min(math.dist(p, q) for q in b) > 12 for p in a[1:]]
+        return sum(far) / len(far)
+
+    assert apart(adam, momentum) > 0.5 and apart(momentum, adam) > 0.5, (
+        view["names"],
+        apart(adam, momentum),
+        apart(momentum, adam),
+    )

@@ -40,7 +40,7 @@ def test_csv_has_one_row_per_point() -> None:
     result = compute(parse_hash(RACE), max_steps=20_000)
     assert len(rows) == 1 + sum(len(r.points) for r in result.runs)
     a = [r for r in rows[1:] if r[0] == "a"]
-    assert a[0][:5] == ["a", "adam", "0", "-1.5", "2.0"] and a[-1][2] == "400"
+    assert a[0][:5] == ["a", "adam", "0", "-1.5", "1.5"] and a[-1][2] == "400"
     assert float(a[-1][3]) == result.runs[0].points[-1, 0]
     assert file.filename == "gradscape-rosenbrock.csv" and file.media_type.startswith("text/csv")
 
@@ -51,7 +51,7 @@ def test_json_has_the_state_runs_and_no_non_finite_number() -> None:
     assert "NaN" not in text and "Infinity" not in text
     doc = orjson.loads(file.content)
     assert doc["hash"] == RACE[1:]
-    assert doc["state"]["seed"] == 5 and doc["state"]["start"] == [-1.5, 2.0]
+    assert doc["state"]["seed"] == 5 and doc["state"]["start"] == [-1.5, 1.5]
     runs = {r["id"]: r for r in doc["runs"]}
     assert runs["b"]["noise"] == 0.3 and runs["b"]["hyper"]["momentum"] == 0.9
     assert runs["c"]["schedule"] == {"name": "step", "step_size": 50, "gamma": 0.5}

@@ -59,7 +59,7 @@ def test_defaults_are_the_pages() -> None:
     assert (s.surface, s.seed, s.steps, s.speed, s.start) == ("rosenbrock", 0, 2000, 60, None)
     assert s.runs == DEFAULT_RUNS
     assert DEFAULT_RUNS[0] == RunState("adam", {"lr": 0.05})
-    assert DEFAULT_RUNS[1] == RunState("momentum", {"lr": 0.0005})
+    assert DEFAULT_RUNS[1] == RunState("momentum", {"lr": 0.001})
     # unknown keys and parts without a value are ignored, as the page ignores them
     assert parse_hash("#theme=dark&=x&junk&surface=booth").surface == "booth"
 

@@ -12,7 +12,7 @@ def test_export_prints_the_trajectory_json(capsys: pytest.CaptureFixture[str]) -
     assert main(["export", "--optimizer", "adam", "--hyper", "lr=0.05", "--steps", "20"]) == 0
     body = orjson.loads(capsys.readouterr().out)
     assert body["status"] == "finished" and body["steps"] == 20 and len(body["points"]) == 21
-    assert body["points"][0][:2] == [-1.5, 2.0]
+    assert body["points"][0][:2] == [-1.5, 1.5]
 
 
 def test_export_csv_and_refusals(capsys: pytest.CaptureFixture[str]) -> None:

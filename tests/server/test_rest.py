@@ -149,6 +149,22 @@ def test_trajectory_refusals_name_the_field(
     assert words in str(out["message"]), out
 
 
+def test_grid_pad_widens_the_domain_on_every_side(client: TestClient) -> None:
+    """The page pads its axes so that starts and paths are never at the plot's edge."""
+    body = client.get("/api/surfaces/booth/grid?n=5&pad=0.05").json()
+    (x0, x1), (y0, y1) = get_surface("booth").spec.domain
+    assert body["x"][0] == pytest.approx(x0 - 0.05 * (x1 - x0))
+    assert body["x"][-1] == pytest.approx(x1 + 0.05 * (x1 - x0))
+    assert body["y"][0] == pytest.approx(y0 - 0.05 * (y1 - y0))
+    surface = get_surface("booth")
+    z = np.array(body["z"])
+    assert z[0, 4] == pytest.approx(float(surface.value(np.array([body["x"][4], body["y"][0]]))))
+    plain = client.get("/api/surfaces/booth/grid?n=5").json()
+    assert (plain["x"][0], plain["x"][-1]) == (x0, x1)
+    r = client.get("/api/surfaces/booth/grid?n=5&pad=0.9")
+    assert r.status_code == 422 and r.json()["field"] == "pad"
+
+
 def test_grid_refusals(client: TestClient) -> None:
     assert client.get("/api/surfaces/rosenbrock/grid?n=100000").status_code == 422
     assert client.get("/api/surfaces/rosenbrock/grid?n=1").status_code == 422

@@ -38,7 +38,7 @@ ROSENBROCK = SurfaceSpec(
     formula="(a - x)^2 + b (y - x^2)^2",
     domain=((-2.048, 2.048), (-2.048, 2.048)),
     minima=((1.0, 1.0, 0.0),),
-    start=(-1.5, 2.0),
+    start=(-1.5, 1.5),
     params=(
         ParamSpec("a", 1.0, -1.4, 1.4, "linear", "position of the minimum (a, a^2)"),
         ParamSpec("b", 100.0, 0.1, 1000.0, "log", "steepness of the valley walls"),
