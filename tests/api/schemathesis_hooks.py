@@ -17,10 +17,13 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]  # (schemathesis depends on it)
+import orjson
 import schemathesis
 from hypothesis import strategies as st
 
 from server.analysis.requests import MAX_CELL_STEPS, MAX_TUNE_UPDATES, TuneRequest, problem_of
+from server.apischema.analysis import BASIN_LINE
 from server.apischema.rules import FORMULA_FORMAT
 from server.optim.registry import OPTIMIZERS
 from server.problems.expression.functions import ARITY, CONSTANTS
@@ -188,3 +191,19 @@ def map_case(context: schemathesis.HookContext, case: Any) -> Any:
 def before_add_examples(context: schemathesis.HookContext, examples: list[Any]) -> None:
     """The schema's examples (filled in with defaults) go through the same filter and map."""
     examples[:] = [_small(case) for case in examples if _keeps_rules(case)]
+
+
+@schemathesis.deserializer("application/x-ndjson")
+def ndjson_lines(context: Any, response: Any) -> Any:
+    """``POST /api/basin/stream``: every line is checked against the published line schema
+    here (schemathesis validates one document), and the head line is handed on to be checked
+    again like a JSON answer."""
+    lines = [orjson.loads(line) for line in response.content.splitlines() if line.strip()]
+    validator = jsonschema.Draft202012Validator(BASIN_LINE)
+    for number, line in enumerate(lines):
+        errors = sorted(validator.iter_errors(line), key=str)
+        if errors:
+            raise ValueError(f"NDJSON line {number}: {errors[0].message}")
+    if not lines:
+        raise ValueError("an empty NDJSON answer")
+    return lines[0]
