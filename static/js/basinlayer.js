@@ -278,13 +278,18 @@ export class BasinLayer {
 
 /**
  * The key takes room above the figure, or gives it back, and grows as the map fills in: the
- * figure's plots follow their box (Plotly follows only the window).
+ * figure's plots follow their box (Plotly follows only the window). Only the key's height is
+ * watched: a legend whose numbers change width at every frame must not resize the plots.
  * @param {HTMLElement} box  the box the contour's plots fill
+ * @param {HTMLElement} key
  */
-export function fitPlotsTo(box) {
+export function fitPlotsTo(box, key) {
   let pending = 0;
+  let height = -1;
   new ResizeObserver(() => {
-    if (pending) return;
+    const h = key.offsetHeight;
+    if (pending || Math.abs(h - height) < 1) return;
+    height = h;
     pending = requestAnimationFrame(() => {
       pending = 0;
       for (const gd of /** @type {NodeListOf<any>} */ (box.querySelectorAll('.js-plotly-plot'))) {
@@ -293,5 +298,5 @@ export function fitPlotsTo(box) {
         if (moved && gd.offsetParent) plotly().Plots.resize(gd);
       }
     });
-  }).observe(box);
+  }).observe(key);
 }

@@ -80,7 +80,7 @@ export class BasinPanel {
     root.addEventListener('focusin', () => this.refresh());
     this.buildKey();
     this.listenForKeys();
-    if (layer.box.parentElement) fitPlotsTo(layer.box.parentElement);
+    if (layer.box.parentElement) fitPlotsTo(layer.box.parentElement, key);
   }
 
   buildKey() {
