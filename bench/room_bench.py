@@ -2,9 +2,10 @@
 
 Phases, each against its own server, one after the other in the same run:
 
-- ``ours``: ``python -m server serve``. A presenter (in this process) opens a room and streams
-  the 4-run race of ``bench/ws_bench.py`` (rosenbrock; adam, momentum, rmsprop, nesterov) at
-  60 steps/s, i.e. 30 frames/s of ~2 points per run; ``--viewers`` viewers watch the room.
+- ``ours``: ``python -m server serve``. A presenter (in this process) opens a room, and once
+  ``--viewers`` viewers watch it, streams the 4-run race of ``bench/ws_bench.py`` (rosenbrock;
+  adam, momentum, rmsprop, nesterov) at 60 steps/s, i.e. 30 frames/s of ~2 points per run (a
+  viewer joining mid-race would first get the race so far: joining is not what this measures).
   With ``--redis``: ``python -m server serve --workers 2`` (``--workers``) with
   ``GRADSCAPE_REDIS_URL`` pointing at a redis-server the bench starts on a free loopback port
   (``bench/room_cluster.py``): the presenter lands on one worker, the viewers on all of them,
@@ -48,6 +49,7 @@ import statistics
 import sys
 import time
 from array import array
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -90,6 +92,7 @@ class Phase:
     loadgen_cpu: float = 0.0
     stalled_dropped: str = "-"
     spread: list[tuple[int, int]] = field(default_factory=list)  # per worker (--redis)
+    ended: Counter[str] = field(default_factory=Counter)  # viewers gone before the end, by why
 
 
 def stalled_socket(port: int) -> socket.socket:
@@ -129,7 +132,6 @@ async def run_phase(
         await ref_ws.send('{"type": "room", "action": "open"}')
         room = orjson.loads(await ref_ws.recv())
         viewer_url = f"ws://127.0.0.1:{server.port}/ws/room/{room['code']}"
-        await ref_ws.send(orjson.dumps(START).decode())
     else:
         ref_ws = await connect(server.url + "/ref", origin=Origin(origin), compression=None)
         viewer_url = server.url
@@ -160,6 +162,8 @@ async def run_phase(
         for pipe in pipes:
             msg = await asyncio.wait_for(loop.run_in_executor(None, pipe.recv), READY_TIMEOUT)
             phase.viewers += msg[1]
+        if ours:  # once everyone is in: joining is not what this measures
+            await ref_ws.send(orjson.dumps(START).decode())
         if redis is not None and ours:
             phase.spread = spread(server, redis)
         await asyncio.sleep(args.warmup)
@@ -172,12 +176,13 @@ async def run_phase(
         for pipe in pipes:
             pipe.send(dict(ref))
         for pipe in pipes:
-            _, fractions, delays, cpu = await asyncio.wait_for(
+            _, fractions, delays, cpu, ended = await asyncio.wait_for(
                 loop.run_in_executor(None, pipe.recv), 60
             )
             phase.fractions.extend(fractions)
             phase.delays.extend(delays)
             phase.loadgen_cpu += cpu
+            phase.ended.update(ended)
         if stalled is not None and ours:  # the presenter's count says whether it was dropped
             phase.stalled_dropped = "yes" if counts and counts[-1] == phase.viewers else "no"
     finally:
@@ -228,6 +233,12 @@ def report(rows: list[Phase], args: argparse.Namespace) -> None:
             f"{r.server_cpu:>9.0%}{r.loadgen_cpu / (args.warmup + args.seconds + 2):>9.0%}"
             f"{r.stalled_dropped:>9}"
         )
+        silent = sum(f == 0 for f in r.fractions)
+        if silent or r.ended:
+            gone = sum(r.ended.values())
+            print(f"{'':<12}viewers with no frame of the window: {silent}; gone early: {gone}")
+            for why, n in r.ended.most_common(3):
+                print(f"{'':<14}{n} x {why}")
         if r.spread:
             clients = " + ".join(str(c) for c, _ in r.spread)
             links = " + ".join(str(n) for _, n in r.spread)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
@@ -44,6 +45,7 @@ class Track:
     keys: array[int] = field(default_factory=lambda: array("q"))
     times: array[float] = field(default_factory=lambda: array("d"))
     closed: bool = False
+    why: str = ""  # how it ended: the server's error message, or the close code and reason
 
 
 async def watch(url: str, origin: str, track: Track, gate: asyncio.Semaphore) -> None:
@@ -58,8 +60,11 @@ async def watch(url: str, origin: str, track: Track, gate: asyncio.Semaphore) ->
             if isinstance(text, str) and text.startswith(FRAME):
                 track.keys.append(frame_key(text))
                 track.times.append(time.monotonic())
-    except Exception:
-        pass
+            elif isinstance(text, str) and text.startswith('{"type":"error"'):
+                track.why = text[:160]
+        track.why = track.why or f"closed {ws.close_code} {ws.close_reason}"
+    except Exception as exc:
+        track.why = track.why or f"{type(exc).__name__}: {exc}"[:160]
     finally:
         track.closed = True
         with contextlib.suppress(Exception):
@@ -100,7 +105,8 @@ def worker(url: str, origin: str, n: int, pipe: Connection) -> None:
         await asyncio.sleep(LATE_GRACE)
         cpu = time.process_time()
         fractions, delays = summarize([t for t in tracks if len(t.times) > 0], ref)
-        pipe.send(("done", fractions, delays, cpu))
+        ended = Counter(t.why for t in tracks if t.closed)  # the server closed them, or failed
+        pipe.send(("done", fractions, delays, cpu, ended))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

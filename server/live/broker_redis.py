@@ -30,7 +30,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -52,6 +52,8 @@ from server.live.rooms import Viewer, new_code
 from server.live.state import CloseCode
 
 BUSY = "The room is too busy to join right now; try again in a moment."
+MAX_CONNECTIONS = 100  # per worker
+POOL_WAIT = 5.0  # s an operation may wait for a free connection
 
 
 class RedisBroker:
@@ -59,9 +61,17 @@ class RedisBroker:
         self.url = url
         self.shown = shown(url)
         self.worker = uuid.uuid4().hex[:12]
-        self.redis: Redis = Redis.from_url(
-            url, socket_connect_timeout=2.0, socket_timeout=5.0, retry=Retry(NoBackoff(), 0)
+        # A burst of joins (a lecture hall opening the link at once) needs more connections
+        # than the pool holds: they wait for one instead of failing as "unreachable".
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_WAIT,
+            socket_connect_timeout=2.0,
+            socket_timeout=5.0,
+            retry=Retry(NoBackoff(), 0),
         )
+        self.redis: Redis = Redis.from_pool(pool)
         self.mirrors: dict[str, Mirror] = {}
         self.publications: set[RedisPublication] = set()
         self._tasks: set[asyncio.Task[None]] = set()
