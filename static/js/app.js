@@ -7,7 +7,9 @@
  * controller.js); feed it from the command module of its job: a network race's messages in
  * networkcommands.js (`problemMessage`, `clearRace`), the runs' names and colours in
  * racecommands.js (`updateLegends`), its visibility per mode in viewcommands.js (`applyMode`);
- * draw it each frame in render.js.
+ * draw it each frame in render.js. A plot takes the theme (theme.js: `theme` below) when it is
+ * built and joins the Presenter's list, which calls its `setTheme` when presenter mode changes;
+ * its layout starts from figure.js's and it draws with `drawFigure`.
  */
 import * as api from './api.js';
 import { parseHash } from './state.js';
@@ -47,6 +49,7 @@ import { InternalsOverlay } from './overlay.js';
 import { Analysis } from './analysis.js';
 import { analysisHost } from './analysisbridge.js';
 import { keepFigureOnScreen, plotsFollowTheirBoxes } from './fit.js';
+import { themeFor } from './theme.js';
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -89,9 +92,15 @@ async function main() {
   const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
   /** @type {Controller} */
   let app;
-  const contour = new ContourView(byId('contour-bg'), byId('contour'), (x, y) => {
-    if (!room && !app.p.analysis?.pick(x, y)) app.surfaceCmds.pickStart(x, y);
-  });
+  const theme = themeFor(state.present);
+  const contour = new ContourView(
+    byId('contour-bg'),
+    byId('contour'),
+    (x, y) => {
+      if (!room && !app.p.analysis?.pick(x, y)) app.surfaceCmds.pickStart(x, y);
+    },
+    theme,
+  );
   const first = await firstSurface;
   if (first) {
     await contour.setSurface(first.surface);
@@ -154,23 +163,24 @@ async function main() {
     byId('boundary'),
     /** @type {HTMLSelectElement} */ (byId('boundary-run')),
     byId('boundary-step'),
+    theme,
   );
   const parts = {
     store,
     race,
     connection,
     contour,
-    surface3d: new SurfaceView(byId('surface3d')),
-    loss: new SeriesView(byId('loss-chart'), 'loss', 'loss f(x, y)'),
-    gnorm: new SeriesView(byId('gnorm-chart'), 'gnorm', 'gradient norm ‖∇f‖'),
+    surface3d: new SurfaceView(byId('surface3d'), theme),
+    loss: new SeriesView(byId('loss-chart'), 'loss', 'loss f(x, y)', theme),
+    gnorm: new SeriesView(byId('gnorm-chart'), 'gnorm', 'gradient norm ‖∇f‖', theme),
     toolbar,
     legend: new Legend(byId('legend')),
     notices,
     network: new NetworkView(boundary, contour, (text) => app.caption(text)),
     boundary,
-    netLoss: new NetCurvesView(byId('net-loss-chart'), 'loss'),
-    netAcc: new NetCurvesView(byId('acc-chart'), 'acc'),
-    regression: new RegressionView(byId('regression-data')),
+    netLoss: new NetCurvesView(byId('net-loss-chart'), 'loss', theme),
+    netAcc: new NetCurvesView(byId('acc-chart'), 'acc', theme),
+    regression: new RegressionView(byId('regression-data'), theme),
     deep: new DeepView(byId('deep-figure'), byId('figure'), { clip: (v) => app.netCmds.changeClip(v) }),
     modes: new ModeSwitch(byId('mode-switch'), (mode) => app.viewCmds.pickMode(mode)),
   };
@@ -220,7 +230,8 @@ async function main() {
   });
   app.viewCmds.showView(state.view);
   if (!room && !isEmbedded()) app.p.analysis = new Analysis(byId('contour'), analysisHost(app));
-  const presenter = new Presenter(app);
+  const p = app.p;
+  const presenter = new Presenter(app, [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc, p.boundary, p.regression]);
   const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
   byId('share-button').addEventListener('click', () => share?.open());
   setupEmbed(app);

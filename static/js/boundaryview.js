@@ -9,10 +9,13 @@
  * and every run's predicted curve in its colour.
  */
 import { el } from './controls.js';
-import { FONT, plotConfig, plotly } from './plotkit.js';
+import { plotConfig, plotly } from './plotkit.js';
+import { axisTitle, baseLayout, drawFigure, gridAxis } from './figure.js';
+import { NORMAL_THEME } from './theme.js';
 import { TWIN_SUFFIX } from './store.js';
 
 /** @typedef {import('./pathview.js').RunLegend} RunLegend */
+/** @typedef {import('./theme.js').Theme} Theme */
 /**
  * The `dataset` message (docs/protocol.md, Networks), the parts drawn here.
  * @typedef {Object} DatasetMessage
@@ -59,9 +62,11 @@ export class BoundaryView {
    * @param {HTMLElement} gd  the plot
    * @param {HTMLSelectElement} picker  which run's boundary
    * @param {HTMLElement} stepLabel
+   * @param {Theme} [theme]
    */
-  constructor(gd, picker, stepLabel) {
+  constructor(gd, picker, stepLabel, theme = NORMAL_THEME) {
     this.gd = gd;
+    this.theme = theme;
     this.picker = picker;
     this.stepLabel = stepLabel;
     /** @type {DatasetMessage | null} */
@@ -89,6 +94,12 @@ export class BoundaryView {
   setLegends(legends) {
     this.legends = legends;
     this.fillPicker();
+    this.dirty = true;
+  }
+
+  /** @param {Theme} theme  the next update redraws the figure in it */
+  setTheme(theme) {
+    this.theme = theme;
     this.dirty = true;
   }
 
@@ -166,7 +177,7 @@ export class BoundaryView {
   async redraw() {
     this.dirty = false;
     const traces = this.kind === 'curve' ? this.curveTraces() : this.planeTraces();
-    await plotly().react(this.gd, traces, this.layout(), plotConfig());
+    await drawFigure(this.gd, traces, this.layout(), plotConfig(), this.theme);
   }
 
   async restyle() {
@@ -280,18 +291,13 @@ export class BoundaryView {
     const plane = this.kind !== 'curve';
     const ys = [...ds.train.y, ...ds.test.y];
     const pad = plane ? 0 : 0.15 * (Math.max(...ys) - Math.min(...ys) || 1);
+    const t = this.theme;
     return {
-      font: FONT,
-      margin: { l: 48, r: 12, t: 8, b: 44 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
-      showlegend: false,
-      dragmode: false,
-      hovermode: 'closest',
-      xaxis: { range: [...bx], showgrid: false, zeroline: false, title: { text: plane ? 'x₁' : 'x', standoff: 6 }, constrain: 'domain' },
+      ...baseLayout(t, { l: 48, r: 12, t: 8, b: 44 }),
+      xaxis: { range: [...bx], showgrid: false, zeroline: false, title: axisTitle(plane ? 'x₁' : 'x', 6), constrain: 'domain' },
       yaxis: plane
-        ? { range: [...by], showgrid: false, zeroline: false, title: { text: 'x₂', standoff: 6 }, scaleanchor: 'x', constrain: 'domain' }
-        : { range: [Math.min(...ys) - pad, Math.max(...ys) + pad], gridcolor: '#eceff3', zeroline: false, title: { text: 'y', standoff: 2 } },
+        ? { range: [...by], showgrid: false, zeroline: false, title: axisTitle('x₂', 6), scaleanchor: 'x', constrain: 'domain' }
+        : gridAxis(t, { range: [Math.min(...ys) - pad, Math.max(...ys) + pad], title: axisTitle('y', 2) }),
       uirevision: JSON.stringify(ds.config),
     };
   }

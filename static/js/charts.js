@@ -4,13 +4,15 @@
  * non-negative) or the gradient norm (log y). Marks show where live changes and events happened.
  */
 import { PathView } from './pathview.js';
-import { FONT, plotly } from './plotkit.js';
+import { plotly } from './plotkit.js';
+import { chartLayout, gridAxis } from './figure.js';
 import { MARK_SYMBOLS } from './contour.js';
 import { YRange, hasDiverged, logTicks } from './yrange.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 const MARKS = 0;
 const FIRST_RUN = 1;
@@ -39,9 +41,10 @@ export class SeriesView extends PathView {
    * @param {HTMLElement} gd
    * @param {'loss' | 'gnorm'} series
    * @param {string} title
+   * @param {Theme} [theme]
    */
-  constructor(gd, series, title) {
-    super(gd, ['x', 'y'], []);
+  constructor(gd, series, title, theme) {
+    super(gd, ['x', 'y'], [], theme);
     this.series = series;
     this.title = title;
     this.logY = true;
@@ -134,22 +137,8 @@ export class SeriesView extends PathView {
 
   layout() {
     return {
-      font: { ...FONT, size: FONT.size - 1 },
-      margin: { l: 58, r: 14, t: 30, b: 38 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
-      title: { text: this.title, x: 0.01, xanchor: 'left', y: 0.97, font: { size: FONT.size } },
-      showlegend: false,
-      hovermode: 'closest',
-      dragmode: false,
-      xaxis: { title: { text: 'step', standoff: 2 }, gridcolor: '#eceff3', zeroline: false, rangemode: 'tozero' },
-      yaxis: {
-        type: this.logY ? 'log' : 'linear',
-        gridcolor: '#eceff3',
-        zeroline: false,
-        exponentformat: 'power',
-        ...this.axisRange(),
-      },
+      ...chartLayout(this.theme, this.title),
+      yaxis: gridAxis(this.theme, { type: this.logY ? 'log' : 'linear', exponentformat: 'power', ...this.axisRange() }),
       uirevision: `${this.series}-${this.logY}`,
     };
   }

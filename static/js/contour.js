@@ -7,7 +7,9 @@
  * surface follows. A click or tap on the plot area picks a start point.
  */
 import { PathView } from './pathview.js';
-import { FONT, plotConfig, plotly } from './plotkit.js';
+import { plotConfig, plotly } from './plotkit.js';
+import { axisTitle, baseLayout, drawFigure } from './figure.js';
+import { listenForPicks } from './contourpick.js';
 import { SURFACE_COLORSCALE } from './palette.js';
 import { AXIS_PAD } from './api.js';
 
@@ -16,6 +18,7 @@ import { AXIS_PAD } from './api.js';
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 /**
  * @typedef {Object} Surface  everything the views need to draw one surface
@@ -50,14 +53,12 @@ const COMPACT_HEIGHT = 300;
  * pushed by a colour bar or a legend), the same axis ranges and equal scales on both axes.
  * @param {Surface} s
  * @param {boolean} compact
+ * @param {Theme} theme
  */
-function baseLayout(s, compact) {
+function stackedLayout(s, compact, theme) {
   const margin = compact ? { l: 40, r: 12, t: 10, b: 42 } : { l: 58, r: 86, t: 12, b: 42 };
   return {
-    margin: { ...margin, autoexpand: false },
-    font: FONT,
-    paper_bgcolor: 'rgba(0,0,0,0)',
-    plot_bgcolor: 'rgba(0,0,0,0)',
+    ...baseLayout(theme, { ...margin, autoexpand: false }, { transparent: true }),
     xaxis: { range: padded(s.domain[0]), autorange: false, showgrid: false, zeroline: false, constrain: 'domain' },
     yaxis: {
       range: padded(s.domain[1]),
@@ -68,7 +69,6 @@ function baseLayout(s, compact) {
       scaleratio: 1,
       constrain: 'domain',
     },
-    showlegend: false,
     uirevision: s.key,
   };
 }
@@ -84,9 +84,10 @@ export class ContourView extends PathView {
    * @param {HTMLElement} background
    * @param {HTMLElement} overlay
    * @param {(x: number, y: number) => void} onPick  a click or tap on the plot area
+   * @param {Theme} [theme]
    */
-  constructor(background, overlay, onPick) {
-    super(overlay, ['x', 'y'], ['zoomIn2d', 'zoomOut2d', 'resetScale2d']);
+  constructor(background, overlay, onPick, theme) {
+    super(overlay, ['x', 'y'], ['zoomIn2d', 'zoomOut2d', 'resetScale2d'], theme);
     this.background = background;
     /** @type {Surface | null} */
     this.surface = null;
@@ -95,7 +96,7 @@ export class ContourView extends PathView {
     this.compact = false;
     this.listening = false;
     this.placing = false;
-    this.listenForPicks(onPick);
+    listenForPicks(overlay, onPick);
     new ResizeObserver(() => {
       if (this.isCompact() !== this.compact) this.invalidate();
     }).observe(overlay);
@@ -118,16 +119,32 @@ export class ContourView extends PathView {
     }
     this.surface = surface;
     this.compact = this.isCompact();
-    await plotly().react(this.background, this.backgroundTraces(surface), this.backgroundLayout(), {
-      ...plotConfig(),
-      staticPlot: true,
-    });
+    await this.drawBackground(false);
     if (!this.placing) {
       this.placing = true;
       /** @type {any} */ (this.background).on('plotly_afterplot', () => this.placeColorbar());
     }
     this.placeColorbar();
     this.invalidate();
+  }
+
+  /**
+   * The surface underneath, in the view's theme.
+   * @param {boolean} keepZoom  keep the current zoom of the paths (same surface, new size or theme)
+   */
+  drawBackground(keepZoom) {
+    const s = /** @type {Surface} */ (this.surface);
+    const config = { ...plotConfig(), staticPlot: true };
+    return drawFigure(this.background, this.backgroundTraces(s), this.backgroundLayout(keepZoom), config, this.theme);
+  }
+
+  /**
+   * The paths and the surface underneath are drawn again in `theme`.
+   * @param {Theme} theme
+   */
+  async setTheme(theme) {
+    super.setTheme(theme);
+    if (this.surface && /** @type {any} */ (this.background).data) await this.drawBackground(true);
   }
 
   /**
@@ -203,22 +220,22 @@ export class ContourView extends PathView {
    */
   backgroundLayout(keepZoom = false) {
     const s = /** @type {Surface} */ (this.surface);
-    const layout = baseLayout(s, this.compact);
+    const layout = stackedLayout(s, this.compact, this.theme);
     const fg = /** @type {any} */ (this.gd).layout;
     const zoom = keepZoom && fg?.xaxis?.range && fg?.yaxis?.range;
     return {
       ...layout,
-      paper_bgcolor: '#ffffff',
+      paper_bgcolor: this.theme.paper,
       xaxis: {
         ...layout.xaxis,
         ...(zoom ? { range: [...fg.xaxis.range] } : {}),
-        title: { text: s.axes?.[0] ?? 'x', standoff: 4 },
+        title: axisTitle(s.axes?.[0] ?? 'x', 4),
         ticks: 'outside',
       },
       yaxis: {
         ...layout.yaxis,
         ...(zoom ? { range: [...fg.yaxis.range] } : {}),
-        title: { text: s.axes?.[1] ?? 'y', standoff: 4 },
+        title: axisTitle(s.axes?.[1] ?? 'y', 4),
         ticks: 'outside',
       },
     };
@@ -226,14 +243,11 @@ export class ContourView extends PathView {
 
   layout() {
     const s = /** @type {Surface} */ (this.surface);
-    const layout = baseLayout(s, this.compact);
+    const layout = stackedLayout(s, this.compact, this.theme);
     return {
       ...layout,
       xaxis: { ...layout.xaxis, visible: false },
       yaxis: { ...layout.yaxis, visible: false },
-      hovermode: 'closest',
-      dragmode: false,
-      showlegend: false,
       hoverlabel: { font: { size: 13 } },
       modebar: { bgcolor: 'rgba(255,255,255,0.75)', color: '#4a5566', activecolor: '#1f4fd1' },
     };
@@ -352,11 +366,7 @@ export class ContourView extends PathView {
     const compact = this.isCompact();
     if (compact !== this.compact && this.surface) {
       this.compact = compact;
-      await plotly().react(
-        this.background,
-        this.backgroundTraces(this.surface),
-        this.backgroundLayout(true),
-      );
+      await this.drawBackground(true);
     }
     await super.redraw(store);
     if (!this.listening) {
@@ -379,52 +389,6 @@ export class ContourView extends PathView {
         'yaxis.range': [...fg.yaxis.range],
       });
     }
-  }
-
-  /**
-   * A press and release within a few pixels on the plot area is a pick; a drag or a press on the
-   * legend or the buttons is not.
-   * @param {(x: number, y: number) => void} onPick
-   */
-  listenForPicks(onPick) {
-    /** @type {{x: number, y: number, id: number, t: number} | null} */
-    let down = null;
-    this.gd.addEventListener(
-      'pointerdown',
-      (e) => {
-        const target = /** @type {Element} */ (e.target);
-        down = target.classList?.contains('nsewdrag')
-          ? { x: e.clientX, y: e.clientY, id: e.pointerId, t: e.timeStamp }
-          : null;
-      },
-      { capture: true },
-    );
-    window.addEventListener('pointerup', (e) => {
-      if (!down || e.pointerId !== down.id) return;
-      const moved = Math.hypot(e.clientX - down.x, e.clientY - down.y);
-      const quick = e.timeStamp - down.t < 800;
-      down = null;
-      if (moved > 8 || !quick) return;
-      const p = this.toData(e.clientX, e.clientY);
-      if (p) onPick(p[0], p[1]);
-    });
-  }
-
-  /**
-   * @param {number} clientX
-   * @param {number} clientY
-   * @returns {[number, number] | null} data coordinates, or null outside the plot area
-   */
-  toData(clientX, clientY) {
-    const full = /** @type {any} */ (this.gd)._fullLayout;
-    const xa = full?.xaxis;
-    const ya = full?.yaxis;
-    if (!xa?.p2d || !ya?.p2d) return null;
-    const box = this.gd.getBoundingClientRect();
-    const px = clientX - box.left - xa._offset;
-    const py = clientY - box.top - ya._offset;
-    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
-    return [xa.p2d(px), ya.p2d(py)];
   }
 }
 

@@ -6,7 +6,7 @@
  * with one extendTraces call, as for the surface charts.
  */
 import { PathView } from './pathview.js';
-import { FONT } from './plotkit.js';
+import { chartLayout, gridAxis } from './figure.js';
 import { TWIN_SUFFIX } from './store.js';
 import { YRange, hasDiverged, logTicks } from './yrange.js';
 import { relayoutRange } from './charts.js';
@@ -14,6 +14,7 @@ import { relayoutRange } from './charts.js';
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 /** @param {number} from @param {number} to @returns {number[]} */
 const steps = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -22,9 +23,10 @@ export class NetCurvesView extends PathView {
   /**
    * @param {HTMLElement} gd
    * @param {'loss' | 'acc'} series
+   * @param {Theme} [theme]
    */
-  constructor(gd, series) {
-    super(gd, ['x', 'y'], []);
+  constructor(gd, series, theme) {
+    super(gd, ['x', 'y'], [], theme);
     this.series = series;
     /** runs drawn (the twins follow them) */
     this.runs = 0;
@@ -173,27 +175,16 @@ export class NetCurvesView extends PathView {
       : this.classification
         ? `accuracy${this.what ? ` (${this.what})` : ''}: train ━  test ┄`
         : 'accuracy (classification data sets only)';
+    const shown = this.yrange.shown;
     return {
-      font: { ...FONT, size: FONT.size - 1 },
-      margin: { l: 58, r: 14, t: 30, b: 38 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
-      title: { text: title, x: 0.01, xanchor: 'left', y: 0.97, font: { size: FONT.size } },
-      showlegend: false,
-      hovermode: 'closest',
-      dragmode: false,
-      xaxis: { title: { text: 'step', standoff: 2 }, gridcolor: '#eceff3', zeroline: false, rangemode: 'tozero' },
+      ...chartLayout(this.theme, title),
       yaxis: loss
-        ? {
+        ? gridAxis(this.theme, {
             type: 'log',
-            gridcolor: '#eceff3',
-            zeroline: false,
             exponentformat: 'power',
-            ...(this.yrange.shown
-              ? { range: [...this.yrange.shown], autorange: false, dtick: logTicks(this.yrange.shown) }
-              : { autorange: true }),
-          }
-        : { range: [0, 1.02], gridcolor: '#eceff3', zeroline: false, tickformat: '.0%' },
+            ...(shown ? { range: [...shown], autorange: false, dtick: logTicks(shown) } : { autorange: true }),
+          })
+        : gridAxis(this.theme, { range: [0, 1.02], tickformat: '.0%' }),
       uirevision: this.series,
     };
   }

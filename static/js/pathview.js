@@ -4,10 +4,13 @@
  * Plotly.extendTraces call per update, and redraws in full (Plotly.react, which keeps the user's
  * zoom and camera through `uirevision`) only when points were taken back or the runs changed.
  */
-import { Extension, plotConfig, plotly } from './plotkit.js';
+import { Extension, plotConfig } from './plotkit.js';
+import { drawFigure, restyleTrace } from './figure.js';
+import { NORMAL_THEME } from './theme.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
+/** @typedef {import('./theme.js').Theme} Theme */
 /**
  * How a run is named and coloured: `name` ("a · Adam") in the plots' hover text, `label` (with
  * the learning rate, which may change live) in the HTML legend.
@@ -19,9 +22,11 @@ export class PathView {
    * @param {HTMLElement} gd  the plot's div
    * @param {string[]} keys  the attributes extended per point ("x", "y", ...)
    * @param {string[]} [buttons]  modebar buttons
+   * @param {Theme} [theme]
    */
-  constructor(gd, keys, buttons = []) {
+  constructor(gd, keys, buttons = [], theme = NORMAL_THEME) {
     this.gd = gd;
+    this.theme = theme;
     this.keys = keys;
     this.config = plotConfig(buttons);
     /** @type {RunLegend[]} */
@@ -43,6 +48,12 @@ export class PathView {
     const key = (/** @type {RunLegend[]} */ l) => JSON.stringify(l.map((x) => [x.name, x.color]));
     if (key(legends) !== key(this.legends)) this.dirty = true;
     this.legends = legends;
+  }
+
+  /** @param {Theme} theme  the next update redraws the figure in it */
+  setTheme(theme) {
+    this.theme = theme;
+    this.invalidate();
   }
 
   /** The figure needs a full redraw at the next update. */
@@ -98,11 +109,7 @@ export class PathView {
     this.marksVersion = store.marksVersion;
     const marks = this.marks(store);
     if (!marks) return;
-    const { index, trace } = marks;
-    /** @type {Record<string, unknown[]>} */
-    const update = {};
-    for (const [k, v] of Object.entries(trace)) update[k] = [v];
-    await plotly().restyle(this.gd, update, [index]);
+    await restyleTrace(this.gd, marks.index, marks.trace, this.theme);
   }
 
   /** @param {RunStore} store */
@@ -111,7 +118,7 @@ export class PathView {
     this.marksVersion = store.marksVersion;
     this.versions = this.tracksOf(store).map((t) => t.version);
     this.dirty = false;
-    await plotly().react(this.gd, this.traces(store), this.layout(), this.config);
+    await drawFigure(this.gd, this.traces(store), this.layout(), this.config, this.theme);
   }
 
   // --- for subclasses -------------------------------------------------------------------
@@ -144,7 +151,7 @@ export class PathView {
     return null;
   }
 
-  /** @returns {object} */
+  /** @returns {Record<string, any>} */
   layout() {
     return {};
   }

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Small helpers over the global Plotly (loaded from the local /vendor route by a classic script):
- * the shared config, and appending only the new points of each track with one extendTraces call.
+ * the shared config, resizing the plots shown, and appending only the new points of each track with one extendTraces call.
  */
 
 /** @returns {any} window.Plotly */
@@ -22,6 +22,13 @@ export function plotConfig(buttons = []) {
     doubleClick: false,
     showTips: false,
   };
+}
+
+/** Fit every plot that is shown to its box (plots that were hidden keep their old size). */
+export function resizePlots() {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    if (/** @type {HTMLElement} */ (gd).offsetParent) plotly().Plots.resize(gd);
+  }
 }
 
 /** Base font and colours: dark on light, larger on big screens (a projector at the back). */

@@ -8,12 +8,13 @@
  */
 import { ModalDialog } from './dialog.js';
 import { formatValue } from './palette.js';
-import { plotConfig, plotly } from './plotkit.js';
-import { PlotTheme } from './theme.js';
+import { resizePlots } from './plotkit.js';
+import { themeFor } from './theme.js';
 
 /** @typedef {import('./controller.js').Controller} Controller */
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./pathview.js').RunLegend} RunLegend */
+/** @typedef {{setTheme: (theme: import('./theme.js').Theme) => unknown}} Themed  a view that takes a theme */
 
 /** Steps taken by one press of Page Down (a clicker's "next"). */
 export const SLIDE_STEP = 10;
@@ -85,15 +86,14 @@ export class Readout {
 }
 
 export class Presenter {
-  /** @param {Controller} app */
-  constructor(app) {
+  /**
+   * @param {Controller} app
+   * @param {Themed[]} views  every plot that presenter mode restyles
+   */
+  constructor(app, views) {
     this.app = app;
+    this.views = views;
     this.on = false;
-    this.theme = new PlotTheme();
-    const p = app.p;
-    for (const view of [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc, p.boundary, p.regression]) {
-      this.theme.follow(view);
-    }
     this.button = byId('present-button');
     this.readout = new Readout(byId('readout'), byId('legend'));
     this.help = new ModalDialog(byId('keys-dialog'));
@@ -125,32 +125,16 @@ export class Presenter {
       this.app.state = { ...this.app.state, present: on };
       this.app.url.write('replace');
     }
-    this.theme.on = on;
     this.showValues();
     this.restyle();
   }
 
-  /** Every plot again, through the theme (or without it), at the size its box now has. */
+  /** Every plot again, in the theme of the mode, at the size its box now has. */
   async restyle() {
-    const p = this.app.p;
-    for (const view of [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc]) view.invalidate();
-    p.boundary.dirty = true;
-    p.regression.dirty = true;
-    const contour = p.contour;
-    if (contour.surface && /** @type {any} */ (contour.background).data) {
-      await plotly().react(contour.background, contour.backgroundTraces(contour.surface), contour.backgroundLayout(true), {
-        ...plotConfig(),
-        staticPlot: true,
-      });
-    }
+    const theme = themeFor(this.on);
+    await Promise.all(this.views.map((v) => v.setTheme(theme)));
     // the page's type changed size, and the plots' boxes with it
-    requestAnimationFrame(() =>
-      requestAnimationFrame(() => {
-        for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-          if (/** @type {HTMLElement} */ (gd).offsetParent) plotly().Plots.resize(gd);
-        }
-      }),
-    );
+    requestAnimationFrame(() => requestAnimationFrame(resizePlots));
   }
 
   showValues() {

@@ -4,11 +4,14 @@
  * the line y = w x + b, or for logistic regression the curve P(y = 1) = σ(w x + b). A run's
  * (w, b) is the newest point of its path; the fits move as the paths grow on the (w, b) contour.
  */
-import { FONT, plotConfig, plotly } from './plotkit.js';
+import { plotConfig, plotly } from './plotkit.js';
+import { axisTitle, baseLayout, drawFigure, gridAxis } from './figure.js';
+import { NORMAL_THEME } from './theme.js';
 import { CLASS_COLORS } from './boundaryview.js';
 
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./pathview.js').RunLegend} RunLegend */
+/** @typedef {import('./theme.js').Theme} Theme */
 /**
  * @typedef {Object} RegressionData  the parts of POST /api/regression drawn here
  * @property {'linear' | 'logistic'} model
@@ -23,9 +26,10 @@ const FIRST_FIT = 1;
 const sigmoid = (t) => 1 / (1 + Math.exp(-t));
 
 export class RegressionView {
-  /** @param {HTMLElement} gd */
-  constructor(gd) {
+  /** @param {HTMLElement} gd @param {Theme} [theme] */
+  constructor(gd, theme = NORMAL_THEME) {
     this.gd = gd;
+    this.theme = theme;
     /** @type {RegressionData | null} */
     this.reg = null;
     /** @type {RunLegend[]} */
@@ -37,6 +41,12 @@ export class RegressionView {
     this.visible = false;
     this.shownAt = 0;
     this.shown = '';
+  }
+
+  /** @param {Theme} theme  the next update redraws the figure in it */
+  setTheme(theme) {
+    this.theme = theme;
+    this.dirty = true;
   }
 
   /** @param {RegressionData} reg */
@@ -77,7 +87,7 @@ export class RegressionView {
       const fits = heads.map((h) => this.fit(h));
       if (this.dirty || fits.length + FIRST_FIT !== /** @type {any} */ (this.gd).data?.length) {
         this.dirty = false;
-        await plotly().react(this.gd, this.traces(fits), this.layout(), plotConfig());
+        await drawFigure(this.gd, this.traces(fits), this.layout(), plotConfig(), this.theme);
       } else {
         await plotly().restyle(this.gd, { y: fits }, fits.map((_, i) => FIRST_FIT + i));
       }
@@ -130,21 +140,14 @@ export class RegressionView {
     const lo = Math.min(...ys);
     const hi = Math.max(...ys);
     const pad = 0.12 * (hi - lo || 1);
+    const t = this.theme;
     return {
-      font: FONT,
-      margin: { l: 50, r: 12, t: 8, b: 40 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
-      showlegend: false,
-      dragmode: false,
-      hovermode: 'closest',
-      xaxis: { range: [this.xs[0], this.xs[this.xs.length - 1]], gridcolor: '#eceff3', zeroline: false, title: { text: 'x', standoff: 2 } },
-      yaxis: {
+      ...baseLayout(t, { l: 50, r: 12, t: 8, b: 40 }),
+      xaxis: gridAxis(t, { range: [this.xs[0], this.xs[this.xs.length - 1]], title: axisTitle('x', 2) }),
+      yaxis: gridAxis(t, {
         range: logistic ? [-0.08, 1.08] : [lo - pad, hi + pad],
-        gridcolor: '#eceff3',
-        zeroline: false,
-        title: { text: logistic ? 'P(y = 1) = σ(w x + b)' : 'y ≈ w x + b', standoff: 2 },
-      },
+        title: axisTitle(logistic ? 'P(y = 1) = σ(w x + b)' : 'y ≈ w x + b', 2),
+      }),
       uirevision: reg.model,
     };
   }

@@ -5,13 +5,13 @@
  * stays through data updates (`uirevision`), and resets only when the surface changes.
  */
 import { PathView } from './pathview.js';
-import { FONT } from './plotkit.js';
 import { SURFACE_COLORSCALE } from './palette.js';
 
 /** @typedef {import('./contour.js').Surface} Surface */
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 const HEADS = 2;
 const FIRST_PATH = 3;
@@ -33,9 +33,9 @@ export function hasWebGL() {
 }
 
 export class SurfaceView extends PathView {
-  /** @param {HTMLElement} gd */
-  constructor(gd) {
-    super(gd, ['x', 'y', 'z'], ['resetCameraDefault3d']);
+  /** @param {HTMLElement} gd @param {Theme} [theme] */
+  constructor(gd, theme) {
+    super(gd, ['x', 'y', 'z'], ['resetCameraDefault3d'], theme);
     /** @type {Surface | null} */
     this.surface = null;
     this.lift = 0;
@@ -160,12 +160,14 @@ export class SurfaceView extends PathView {
 
   layout() {
     const s = /** @type {Surface} */ (this.surface);
-    const axis = { backgroundcolor: '#f6f7f9', gridcolor: '#d5d9e0', showspikes: false };
+    const axis = { backgroundcolor: '#f6f7f9', gridcolor: this.theme.grid.scene, showspikes: false };
+    // not the 2D figures' base layout: a scene takes its drag mode (rotation) from the layout's
     return {
-      font: FONT,
+      font: this.theme.font,
       margin: { l: 0, r: 0, t: 0, b: 0 },
-      paper_bgcolor: '#ffffff',
+      paper_bgcolor: this.theme.paper,
       showlegend: false,
+      ...(this.theme.hover ? {} : { hovermode: false }),
       uirevision: s.key,
       scene: {
         uirevision: s.key,

@@ -1,25 +1,66 @@
 // @ts-check
 /**
- * The plots' presenter theme: every figure a view draws passes through it while it is on, so a
- * full redraw (a new race, a new surface, a resize) keeps the large type and thick lines. Fonts,
- * margins, line widths and marker sizes are scaled; text turns black and grid lines darker.
- * Views are left as they are: their figure-building methods are wrapped on the instance.
+ * The plots' themes, as objects a view is given (at construction and by `setTheme`): the base
+ * font and colours every figure starts from (figure.js builds layouts from them), whether points
+ * answer to hover, and how much larger type, lines, markers and margins get. The normal theme
+ * leaves a view's own sizes as they are; the presenter theme, for a lecture hall, scales them
+ * and turns every label black and the grid lines darker. `styleTraces` and `styleLayout` apply a
+ * theme to a figure a view built; figure.js calls them as it draws, so no view is patched.
+ */
+import { FONT } from './plotkit.js';
+
+/**
+ * @typedef {Object} Theme
+ * @property {'normal' | 'presenter'} name
+ * @property {{family: string, size: number, color: string}} font  of a figure, before scaling
+ * @property {string} paper  background of the figures
+ * @property {{chart: string, scene: string}} grid  grid lines of a chart's axes and of the 3D box
+ * @property {boolean} hover  points and paths show their values under the pointer
+ * @property {{font: number, line: number, marker: number, margin: number}} scale
+ * @property {string | null} ink  colour of every label (null: each keeps its own)
+ * @property {string | null} contourLines  colour of every contour line (null: each keeps its own)
  */
 
-/** How much larger things get in presenter mode. */
-export const PRESENTER_SCALE = { font: 1.7, line: 2.4, marker: 1.6, margin: 1.6 };
+/** @type {Theme} */
+export const NORMAL_THEME = Object.freeze({
+  name: 'normal',
+  font: FONT,
+  paper: '#ffffff',
+  grid: { chart: '#eceff3', scene: '#d5d9e0' },
+  hover: true,
+  scale: { font: 1, line: 1, marker: 1, margin: 1 },
+  ink: null,
+  contourLines: null,
+});
 
-/** Ink of every label in presenter mode: black on white survives a washed-out projector. */
-export const PRESENTER_INK = '#000000';
-const GRID = '#aab2bf';
-const CONTOUR_LINES = 'rgba(10, 15, 25, 0.5)';
+/** Black on white survives a washed-out projector, where a dark theme turns grey. */
+/** @type {Theme} */
+export const PRESENTER_THEME = Object.freeze({
+  name: 'presenter',
+  font: FONT,
+  paper: '#ffffff',
+  grid: { chart: '#aab2bf', scene: '#aab2bf' },
+  hover: true,
+  scale: { font: 1.7, line: 2.4, marker: 1.6, margin: 1.6 },
+  ink: '#000000',
+  contourLines: 'rgba(10, 15, 25, 0.5)',
+});
+
+/** @param {boolean} presenting @returns {Theme} */
+export function themeFor(presenting) {
+  return presenting ? PRESENTER_THEME : NORMAL_THEME;
+}
+
 /** Font size of a figure that sets none (Plotly's default). */
 const PLOTLY_FONT = 12;
+/** Line width of a trace that sets none (Plotly's default for lines). */
+const PLOTLY_LINE = 2;
 
-/** Methods whose result is a figure's layout, traces, or the trace of marks ({index, trace}). */
-const LAYOUTS = ['layout', 'backgroundLayout'];
-const TRACES = ['traces', 'backgroundTraces', 'planeTraces', 'curveTraces'];
-const MARKS = ['marks'];
+/** @param {Theme} theme  whether it leaves a figure as its view built it */
+function plain(theme) {
+  const s = theme.scale;
+  return s.font === 1 && s.line === 1 && s.marker === 1 && s.margin === 1 && !theme.ink && !theme.contourLines;
+}
 
 /** @param {unknown} v @param {number} k */
 function scaled(v, k) {
@@ -33,98 +74,81 @@ function isObject(v) {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export class PlotTheme {
-  constructor() {
-    this.on = false;
-    /** objects this theme made: never scaled twice (a view's traces may include its marks) */
-    this.made = new WeakSet();
-  }
+/**
+ * @param {Record<string, any>} font
+ * @param {Theme} theme
+ */
+function styleFont(font, theme) {
+  const out = { ...font, size: (typeof font.size === 'number' ? font.size : PLOTLY_FONT) * theme.scale.font };
+  if (theme.ink) out.color = theme.ink;
+  return out;
+}
 
-  /**
-   * Route a view's figures through the theme.
-   * @param {any} view
-   */
-  follow(view) {
-    for (const name of [...LAYOUTS, ...TRACES, ...MARKS]) {
-      const own = view[name];
-      if (typeof own !== 'function') continue;
-      const call = own.bind(view);
-      view[name] = (/** @type {unknown[]} */ ...args) => {
-        const out = call(...args);
-        if (!this.on || out === null || out === undefined) return out;
-        if (LAYOUTS.includes(name)) return this.layout(out);
-        if (TRACES.includes(name)) return out.map((/** @type {any} */ t) => this.trace(t));
-        return { ...out, trace: this.trace(out.trace) };
-      };
+/**
+ * A trace in the theme: lines, markers and colour bar sized by it; its data untouched.
+ * @param {Record<string, any>} trace
+ * @param {Theme} theme
+ * @returns {Record<string, any>}
+ */
+export function styleTrace(trace, theme) {
+  if (!isObject(trace) || plain(theme)) return trace;
+  const S = theme.scale;
+  const t = { ...trace };
+  if (isObject(t.line)) {
+    t.line = { ...t.line, width: scaled(t.line.width ?? PLOTLY_LINE, S.line) };
+    if (t.type === 'contour' && theme.contourLines) t.line.color = theme.contourLines;
+  }
+  const marker = t.marker;
+  if (isObject(marker)) {
+    const edge = isObject(marker.line) ? { ...marker.line, width: scaled(marker.line.width, S.marker) } : marker.line;
+    t.marker = { ...marker, size: scaled(marker.size, S.marker), line: edge };
+  }
+  if (isObject(t.colorbar)) {
+    t.colorbar = {
+      ...t.colorbar,
+      thickness: scaled(t.colorbar.thickness ?? 30, S.margin),
+      tickfont: styleFont(t.colorbar.tickfont ?? {}, theme),
+    };
+  }
+  return t;
+}
+
+/**
+ * @param {object[]} traces
+ * @param {Theme} theme
+ */
+export function styleTraces(traces, theme) {
+  return plain(theme) ? traces : traces.map((t) => styleTrace(/** @type {Record<string, any>} */ (t), theme));
+}
+
+/**
+ * A layout in the theme: every font sized (and inked) by it, margins widened to hold them.
+ * @param {Record<string, any>} layout
+ * @param {Theme} theme
+ * @returns {Record<string, any>}
+ */
+export function styleLayout(layout, theme) {
+  if (plain(theme)) return layout;
+  const out = walk(layout, '', theme);
+  if (!isObject(layout.font)) out.font = styleFont({}, theme);
+  return out;
+}
+
+/**
+ * @param {Record<string, any>} node
+ * @param {string} key  of this node in its parent
+ * @param {Theme} theme
+ * @returns {Record<string, any>}
+ */
+function walk(node, key, theme) {
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [k, v] of Object.entries(node)) out[k] = isObject(v) ? walk(v, k, theme) : v;
+  if (key === 'font' || key === 'tickfont') return styleFont(out, theme);
+  if (key === 'margin') {
+    for (const side of ['l', 'r', 't', 'b']) {
+      if (typeof node[side] === 'number') out[side] = Math.round(node[side] * theme.scale.margin);
     }
   }
-
-  /**
-   * @template {object} T
-   * @param {T} o
-   * @returns {T}
-   */
-  mark(o) {
-    this.made.add(o);
-    return o;
-  }
-
-  /**
-   * A trace with thicker lines, larger markers and a larger colour bar; its data untouched.
-   * @param {Record<string, any>} trace
-   */
-  trace(trace) {
-    if (!isObject(trace) || this.made.has(trace)) return trace;
-    const S = PRESENTER_SCALE;
-    const t = { ...trace };
-    const line = t.line;
-    if (isObject(line) && !this.made.has(line)) {
-      t.line = this.mark({ ...line, width: scaled(line.width ?? 2, S.line) });
-      if (t.type === 'contour') t.line.color = CONTOUR_LINES;
-    }
-    const marker = t.marker;
-    if (isObject(marker) && !this.made.has(marker)) {
-      const edge = isObject(marker.line) ? { ...marker.line, width: scaled(marker.line.width, S.marker) } : marker.line;
-      t.marker = this.mark({ ...marker, size: scaled(marker.size, S.marker), line: edge });
-    }
-    if (isObject(t.colorbar)) {
-      const tickfont = t.colorbar.tickfont ?? {};
-      t.colorbar = {
-        ...t.colorbar,
-        thickness: scaled(t.colorbar.thickness ?? 30, S.margin),
-        tickfont: { ...tickfont, size: (tickfont.size ?? PLOTLY_FONT) * S.font, color: PRESENTER_INK },
-      };
-    }
-    return this.mark(t);
-  }
-
-  /**
-   * A layout with every font larger and black, margins wider to hold them, grids darker.
-   * @param {Record<string, any>} layout
-   */
-  layout(layout) {
-    const out = this.walk(layout, '');
-    if (!isObject(layout.font)) out.font = { size: PLOTLY_FONT * PRESENTER_SCALE.font, color: PRESENTER_INK };
-    return out;
-  }
-
-  /**
-   * @param {Record<string, any>} node
-   * @param {string} key  of this node in its parent
-   * @returns {Record<string, any>}
-   */
-  walk(node, key) {
-    /** @type {Record<string, any>} */
-    const out = {};
-    for (const [k, v] of Object.entries(node)) out[k] = isObject(v) ? this.walk(v, k) : v;
-    const S = PRESENTER_SCALE;
-    if (key === 'font' || key === 'tickfont') {
-      out.size = (typeof node.size === 'number' ? node.size : PLOTLY_FONT) * S.font;
-      out.color = PRESENTER_INK;
-    } else if (key === 'margin') {
-      for (const side of ['l', 'r', 't', 'b']) if (typeof node[side] === 'number') out[side] = Math.round(node[side] * S.margin);
-    }
-    if (typeof out.gridcolor === 'string') out.gridcolor = GRID;
-    return out;
-  }
+  return out;
 }

@@ -5,20 +5,13 @@
  */
 import { defaultRuns } from './state.js';
 import { optimizersFor, showMode } from './modes.js';
-import { plotly } from './plotkit.js';
+import { plotly, resizePlots } from './plotkit.js';
 import { hasWebGL } from './surface3d.js';
 import { modelOf } from './deepstate.js';
 
 /** @typedef {import('./state.js').Mode} Mode */
 /** @typedef {import('./state.js').RunState} RunState */
 /** @typedef {import('./controller.js').Controller} Controller */
-
-/** Fit every plot that is shown to its box (plots that were hidden keep their old size). */
-export function resizePlots() {
-  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    if (/** @type {HTMLElement} */ (gd).offsetParent) plotly().Plots.resize(gd);
-  }
-}
 
 export class ViewCommands {
   /** @param {Controller} app */
