@@ -1,4 +1,5 @@
-"""How many steps a heavy stream (a network's training) advances at once, so its frames keep coming.
+"""Heavy streams (a network's training): the one worker thread they run in, and how many steps
+one advances at once, so its frames keep coming.
 
 The clock asks for up to one and a half frames' worth of steps per tick: 100 steps at 2,000
 steps a second. A digits CNN step with its metering costs 0.1-0.3 s on a busy 2-core machine, so
@@ -10,12 +11,17 @@ never capped: its steps are all done, only timed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
 BUDGET = 0.15  # seconds of training per advance, so frames come several times a second
+# One worker thread for every heavy stream: trainings queue behind each other instead of
+# several threads contending with the event loop for the GIL.
+HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-heavy")
 
 
 class HeavyPace:
@@ -35,13 +41,13 @@ class HeavyPace:
             return 1
         return min(n, max(1, int(BUDGET / max(self.per_step, 1e-9))))
 
-    def timed(self, advance: Callable[[], T], n: int) -> Callable[[], T]:
-        """``advance`` (``n`` steps), recording its pace when it runs (in the worker thread)."""
+    async def run(self, advance: Callable[[], T], n: int) -> T:
+        """``advance`` (``n`` steps) in the worker thread, recording its pace."""
 
-        def run() -> T:
+        def timed() -> T:
             start = self._clock()
             out = advance()
             self.per_step = (self._clock() - start) / max(1, n)
             return out
 
-        return run
+        return await asyncio.get_running_loop().run_in_executor(HEAVY_WORK, timed)

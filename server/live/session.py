@@ -15,14 +15,13 @@ import asyncio
 import functools
 import itertools
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.engine import Chunk, Race, Stop
-from server.errors import FieldError, from_validation
+from server.errors import FieldError
 from server.inside.live import Internals, InternalsTap
 from server.jsonenc import dumps_text
 from server.live import commands
@@ -37,15 +36,12 @@ from server.live.public_url import public_base
 from server.live.state import CloseCode
 from server.live.streams import Stream, SurfaceStream
 from server.live.ticker import ticker_for
-from server.live.wire import Gate, SessionClosed, close_quietly, hello
+from server.live.wire import Gate, SessionClosed, close_quietly, hello, refusal
 from server.problems.factory import Built
 from server.settings import Settings
 from server.timeline import Timeline
 
 _ids = itertools.count(1)
-# One worker thread for every heavy stream: trainings queue behind each other instead of
-# several threads contending with the event loop for the GIL.
-HEAVY_WORK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscape-heavy")
 PUBLIC = {"race", "frame", "event", "status", "ack", "ask"}  # what room viewers also get
 TASK_PREFIX = "gradscape-session-"
 log = logging.getLogger("gradscape.session")
@@ -152,15 +148,7 @@ class Session:
                 return intent
             self._apply(intent)
         except (FieldError, ValidationError) as exc:
-            err = exc if isinstance(exc, FieldError) else from_validation(exc)
-            reply: dict[str, Any] = {"type": "error", **err.to_json()}
-            if (
-                isinstance(msg, dict)
-                and msg.get("type") == "set"
-                and isinstance(msg.get("run"), str)
-            ):
-                reply["run"] = msg["run"]  # which run's change was refused
-            self.reply(reply)
+            self.reply(refusal(exc, msg))
         except Exception:  # a bug of ours: keep the session, say so, log the trace
             log.exception("session %s: message failed", self.id)
             self.error("", "The server failed on this message (an internal error, logged).")
@@ -376,9 +364,8 @@ class Session:
             return
         try:
             async with self._lock:
-                loop = asyncio.get_running_loop()
                 advance = functools.partial(self.timeline.advance, stream, stream.set, n)
-                stops = await loop.run_in_executor(HEAVY_WORK, self.pace.timed(advance, n))
+                stops = await self.pace.run(advance, n)
         except Exception:
             self._race_failed()
             return

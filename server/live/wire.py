@@ -7,8 +7,10 @@ import asyncio
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketState
 
+from server.errors import FieldError, from_validation
 from server.live import commands
 from server.live.ratelimit import TokenBucket
 from server.live.state import CloseCode
@@ -80,3 +82,12 @@ async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
             await ws.close(code, reason)
     except Exception:
         return
+
+
+def refusal(exc: FieldError | ValidationError, msg: object) -> dict[str, Any]:
+    """The ``error`` reply to a refused message, naming its field (and the run of a ``set``)."""
+    err = exc if isinstance(exc, FieldError) else from_validation(exc)
+    reply: dict[str, Any] = {"type": "error", **err.to_json()}
+    if isinstance(msg, dict) and msg.get("type") == "set" and isinstance(msg.get("run"), str):
+        reply["run"] = msg["run"]  # which run's change was refused
+    return reply

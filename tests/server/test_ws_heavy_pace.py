@@ -4,6 +4,8 @@ a tenth of a second of training at the last pace (server/live/heavypace.py), not
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi.testclient import TestClient
 
 from server.live.heavypace import BUDGET, HeavyPace
@@ -22,7 +24,7 @@ def test_the_cap_follows_the_last_pace() -> None:
         now[0] += 0.5  # 10 steps in half a second
         return "done"
 
-    assert pace.timed(work, 10)() == "done"
+    assert asyncio.run(pace.run(work, 10)) == "done"  # in the worker thread
     assert pace.per_step == 0.05
     assert pace.cap(100) == int(BUDGET / 0.05)
     assert pace.cap(2) == 2
