@@ -16,6 +16,7 @@ from server.export.network_race import NetworkRace
 from server.export.pysource import Pieces, array_text, collect, float_text
 from server.export.scripts_numpy import (
     IMPORTS,
+    STEP_SETTINGS,
     About,
     header,
     optimizer_table,
@@ -129,7 +130,8 @@ def grad_f(params, done):
     return g
 '''
 
-NUMPY_LOOP = """
+NUMPY_LOOP = (
+    """
 CONVERGED_GNORM = 1e-8  # a run stops once its gradient norm and its step are this small
 CONVERGED_STEP = 1e-12
 
@@ -153,23 +155,9 @@ def follow(index, run):
         return []
     losses = [float(loss[0])]
     state = init(params, hyper)
-    for step in range(1, STEPS + 1):
-        for change in run["changes"].get(step, []):  # what a live `set` acked at this step did
-            if "hyper" in change:
-                hyper = columns(change["hyper"])
-            if "schedule" in change:
-                schedule = change["schedule"]
-            if "noise" in change:
-                noise = change["noise"]
-        g = grad
-        if noise > 0.0:
-            g = grad.copy(order="K")
-            g[0] += noise * rng.standard_normal(g.shape[1])
-        rates = hyper
-        if schedule is not None:
-            lr = learning_rate(schedule, float(hyper["lr"][0, 0]), step - 1)
-            rates = {**hyper, "lr": np.array([lr])[:, None]}
-        updates, state = update(g, state, params, rates, None)
+    for step in range(1, STEPS + 1):"""
+    + STEP_SETTINGS
+    + """        updates, state = update(g, state, params, rates, None)
         params = params + updates
         loss, grad = f(params), grad_f(params, step)
         gnorm = norm(grad)
@@ -195,6 +183,7 @@ def main():
 if __name__ == "__main__":
     main()
 """
+)
 
 
 def about(net: NetworkRace) -> About:

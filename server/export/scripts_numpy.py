@@ -34,7 +34,28 @@ def learning_rate(schedule, base_lr, done):
     return float(np.array(out, dtype=np.float64))
 '''
 
-LOOP = '''
+STEP_SETTINGS = """
+        for change in run["changes"].get(step, []):  # what a live `set` acked at this step did
+            if "hyper" in change:
+                hyper = columns(change["hyper"])
+            if "schedule" in change:
+                schedule = change["schedule"]
+            if "noise" in change:
+                noise = change["noise"]
+        g = grad
+        if noise > 0.0:
+            g = grad.copy(order="K")
+            g[0] += noise * rng.standard_normal(g.shape[1])
+        rates = hyper
+        if schedule is not None:
+            lr = learning_rate(schedule, float(hyper["lr"][0, 0]), step - 1)
+            rates = {**hyper, "lr": np.array([lr])[:, None]}
+"""
+"""The top of each step of a run's loop: its live changes, its noise and its rate (shared by
+the surface and the network scripts)."""
+
+LOOP = (
+    '''
 CONVERGED_GNORM = 1e-8  # a run stops once its gradient norm and its step are this small
 CONVERGED_STEP = 1e-12
 
@@ -64,23 +85,9 @@ def follow(index, run):
         return []  # the start itself is undefined: no point at all
     points = [[float(params[0, 0]), float(params[0, 1]), float(loss[0])]]
     state = init(params, hyper)
-    for step in range(1, STEPS + 1):
-        for change in run["changes"].get(step, []):  # what a live `set` acked at this step did
-            if "hyper" in change:
-                hyper = columns(change["hyper"])
-            if "schedule" in change:
-                schedule = change["schedule"]
-            if "noise" in change:
-                noise = change["noise"]
-        g = grad
-        if noise > 0.0:
-            g = grad.copy(order="K")
-            g[0] += noise * rng.standard_normal(g.shape[1])
-        rates = hyper
-        if schedule is not None:
-            lr = learning_rate(schedule, float(hyper["lr"][0, 0]), step - 1)
-            rates = {**hyper, "lr": np.array([lr])[:, None]}
-        hessian = hess_f(params) if needs_hessian else None
+    for step in range(1, STEPS + 1):'''
+    + STEP_SETTINGS
+    + """        hessian = hess_f(params) if needs_hessian else None
         updates, state = update(g, state, params, rates, hessian)
         params = params + updates
         loss, grad = f(params), grad_f(params)
@@ -109,7 +116,8 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
+)
 
 
 def runs_literal(runs: list[ScriptRun]) -> str:

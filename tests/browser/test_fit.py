@@ -19,23 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Frame, Page, expect
 
 from .conftest import Watch
-from .test_page import CONTOUR_DRAWN, LENGTHS
+from .test_page import CONTOUR_DRAWN, EIGHT_RUNS, LENGTHS
 
 SHOTS = Path("test-results") / "fit"
 SIZES = [(1024, 768), (1440, 900), (1920, 1080), (390, 844)]
-EIGHT = "&".join(
-    f"run={o},lr:{lr}"
-    for o, lr in [
-        ("adam", 0.05),
-        ("momentum", 0.0005),
-        ("sgd", 0.001),
-        ("rmsprop", 0.01),
-        ("adagrad", 0.5),
-        ("nesterov", 0.0005),
-        ("adamw", 0.05),
-        ("lion", 0.01),
-    ]
-)
 RACE = "#surface=rosenbrock&seed=0&steps=2000"
 
 # The plot as a person sees it: the plot area and every tick label and axis title, in the
@@ -125,14 +112,14 @@ def test_plot_on_screen_with_two_runs(screen: Page, base_url: str) -> None:
 
 
 def test_plot_on_screen_with_eight_runs(screen: Page, base_url: str) -> None:
-    open_race(screen, base_url, f"{RACE}&{EIGHT}")
+    open_race(screen, base_url, f"{RACE}&{EIGHT_RUNS}")
     box = settled_box(screen, screen)
     shoot(screen, "eight-runs")
     assert_plot_on_screen(box, "8 runs")
 
 
 def test_plot_on_screen_with_the_room_open(screen: Page, base_url: str) -> None:
-    open_race(screen, base_url, f"{RACE}&{EIGHT}")
+    open_race(screen, base_url, f"{RACE}&{EIGHT_RUNS}")
     screen.click("#room-button")
     expect(screen.locator("#room-code")).to_have_text(re.compile(r"^\w+$"))
     box = settled_box(screen, screen)
@@ -149,7 +136,7 @@ def test_plot_on_screen_with_the_room_open(screen: Page, base_url: str) -> None:
 
 
 def test_plot_on_screen_in_presenter_mode_while_steering(screen: Page, base_url: str) -> None:
-    open_race(screen, base_url, f"{RACE}&{EIGHT}&present=1")
+    open_race(screen, base_url, f"{RACE}&{EIGHT_RUNS}&present=1")
     expect(screen.locator("body")).to_have_class("presenting")
     box = settled_box(screen, screen)
     shoot(screen, "presenter")
@@ -182,10 +169,10 @@ def test_plot_on_screen_inside_an_embed_iframe(screen: Page, base_url: str) -> N
     size = screen.viewport_size
     assert size
     if size["width"] >= 820:
-        src = f"{base_url}/embed{RACE}&{EIGHT}&controls=all&present=1"
+        src = f"{base_url}/embed{RACE}&{EIGHT_RUNS}&controls=all&present=1"
         frame_style = 'width="800" height="500" style="border: 0"'
     else:
-        src = f"{base_url}/embed{RACE}&{EIGHT}&controls=play"
+        src = f"{base_url}/embed{RACE}&{EIGHT_RUNS}&controls=play"
         frame_style = 'style="width: 100%; aspect-ratio: 16 / 10; border: 0"'
 
     host = f"""<!doctype html><html><head><meta name="viewport" content="width=device-width">

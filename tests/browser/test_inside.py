@@ -167,22 +167,10 @@ def test_eight_runs_with_the_overlay_still_draw_every_frame(
 ) -> None:
     """The browser timing test's race (8 runs, 30 frames a second) with the overlay on; rates are
     printed, not asserted (the machine is shared)."""
-    from tests.browser.test_page import COUNT_PLOTLY_CALLS
+    from tests.browser.test_page import COUNT_PLOTLY_CALLS, EIGHT_RUNS
 
     page.add_init_script(COUNT_PLOTLY_CALLS)
-    runs = "&".join(
-        f"run={o},lr:{lr}"
-        for o, lr in [
-            ("adam", 0.05),
-            ("momentum", 0.0005),
-            ("sgd", 0.001),
-            ("rmsprop", 0.01),
-            ("adagrad", 0.5),
-            ("nesterov", 0.0005),
-            ("adamw", 0.05),
-            ("lion", 0.01),
-        ]
-    )
+    runs = EIGHT_RUNS
     open_race(page, base_url, f"#surface=rosenbrock&seed=0&steps=1200&speed=240&{runs}")
     page.click("#internals-button")
     page.wait_for_function(f"() => ({OVERLAY_RUNS})() >= 6")

@@ -58,6 +58,22 @@ COUNT_PLOTLY_CALLS = """
 """
 
 
+EIGHT_RUNS = "&".join(
+    f"run={o},lr:{lr}"
+    for o, lr in [
+        ("adam", 0.05),
+        ("momentum", 0.0005),
+        ("sgd", 0.001),
+        ("rmsprop", 0.01),
+        ("adagrad", 0.5),
+        ("nesterov", 0.0005),
+        ("adamw", 0.05),
+        ("lion", 0.01),
+    ]
+)
+"""Eight runs, one per optimizer, for the tests of a full race (hash items)."""
+
+
 def open_page(page: Page, base_url: str, hash_: str = "") -> None:
     page.goto(f"{base_url}/{hash_}")
     page.wait_for_function(CONTOUR_DRAWN)
@@ -448,19 +464,7 @@ def test_eight_runs_stream_with_extend_traces_not_replots(
 
     Frame rates are printed, not asserted."""
     page.add_init_script(COUNT_PLOTLY_CALLS)
-    runs = "&".join(
-        f"run={o},lr:{lr}"
-        for o, lr in [
-            ("adam", 0.05),
-            ("momentum", 0.0005),
-            ("sgd", 0.001),
-            ("rmsprop", 0.01),
-            ("adagrad", 0.5),
-            ("nesterov", 0.0005),
-            ("adamw", 0.05),
-            ("lion", 0.01),
-        ]
-    )
+    runs = EIGHT_RUNS
     open_page(page, base_url, f"#surface=rosenbrock&seed=0&steps=2000&speed=240&{runs}")
     wait_grown(page, 8, 2)
     page.wait_for_function(
