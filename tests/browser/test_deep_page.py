@@ -137,9 +137,9 @@ def test_digits_cnn_race_shows_filters_confusion_and_predictions_from_the_server
         assert len(ours) == 151 and ours[-1] < ours[0]
         assert len(twin) == 151
         assert max(abs(x - y) for x, y in zip(ours, twin, strict=True)) < 1e-8
-    torch_traces = traces(gs, "net-loss-chart", "torch")
-    assert {t["run"] for t in torch_traces} == {"a~torch", "b~torch"}
-    assert all(len(t["y"]) == 151 for t in torch_traces)
+    # the chart takes its turn at most ten times a second: wait for it to have drawn the last frame
+    wait_for(gs, lambda: all(len(t["y"]) == 151 for t in traces(gs, "net-loss-chart", "torch")))
+    assert {t["run"] for t in traces(gs, "net-loss-chart", "torch")} == {"a~torch", "b~torch"}
 
     gs.locator("#deep-run").select_option("b")
     theirs = last_view_of(wire, "b")["runs"]["b"]
