@@ -11,6 +11,7 @@ import { SweepPanel } from './sweepview.js';
 import { TunePanel } from './tunepanel.js';
 
 /** @typedef {import('./analysishost.js').AnalysisHost} AnalysisHost */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 /** @param {string} id @returns {HTMLElement} */
 function part(id) {
@@ -23,12 +24,13 @@ export class Analysis {
   /**
    * @param {HTMLElement} contour  the Plotly div of the paths (#contour)
    * @param {AnalysisHost} host
+   * @param {Theme} theme  of the sweep's chart
    */
-  constructor(contour, host) {
+  constructor(contour, host, theme) {
     this.layer = new BasinLayer(contour);
     const gallery = new BasinGallery(part('basin-card'), host);
     this.basin = new BasinPanel(part('basin-panel'), part('basin-key'), this.layer, host, gallery);
-    this.sweep = new SweepPanel(part('sweep-panel'), part('sweep-card'), host);
+    this.sweep = new SweepPanel(part('sweep-panel'), part('sweep-card'), host, theme);
     this.tune = new TunePanel(part('tune-panel'), part('tune-card'), host);
     this.hadTune = host.tuneState() !== null;
   }

@@ -181,7 +181,7 @@ async function main() {
     netLoss: new NetCurvesView(byId('net-loss-chart'), 'loss', theme),
     netAcc: new NetCurvesView(byId('acc-chart'), 'acc', theme),
     regression: new RegressionView(byId('regression-data'), theme),
-    deep: new DeepView(byId('deep-figure'), byId('figure'), { clip: (v) => app.netCmds.changeClip(v) }),
+    deep: new DeepView(byId('deep-figure'), byId('figure'), { clip: (v) => app.netCmds.changeClip(v) }, theme),
     modes: new ModeSwitch(byId('mode-switch'), (mode) => app.viewCmds.pickMode(mode)),
   };
 
@@ -229,9 +229,10 @@ async function main() {
     regression: new RegressionPanel(byId('regression-panel'), { change: (reg) => app.surfaceCmds.changeRegression(reg) }),
   });
   app.viewCmds.showView(state.view);
-  if (!room && !isEmbedded()) app.p.analysis = new Analysis(byId('contour'), analysisHost(app));
+  if (!room && !isEmbedded()) app.p.analysis = new Analysis(byId('contour'), analysisHost(app), theme);
   const p = app.p;
-  const presenter = new Presenter(app, [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc, p.boundary, p.regression]);
+  const themed = [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc, p.boundary, p.regression, p.deep];
+  const presenter = new Presenter(app, p.analysis ? [...themed, p.analysis.sweep] : themed);
   const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
   byId('share-button').addEventListener('click', () => share?.open());
   setupEmbed(app);

@@ -13,14 +13,16 @@ import { TWIN_SUFFIX } from './store.js';
 
 /** @typedef {import('./deepstate.js').Model} Model */
 /** @typedef {import('./pathview.js').RunLegend} RunLegend */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 export class DeepView {
   /**
    * @param {HTMLElement} root  the deep figure (empty: built here)
    * @param {HTMLElement} figure  the MLP's figure, hidden while a CNN or RNN is shown
    * @param {{clip: (maxNorm: number | null) => void}} on
+   * @param {Theme} [theme]  of the sequence charts (the digits are pictures and a table)
    */
-  constructor(root, figure, on) {
+  constructor(root, figure, on, theme) {
     this.root = root;
     this.figure = figure;
     /** @type {Model} */
@@ -40,7 +42,7 @@ export class DeepView {
     this.head = el('div', { class: 'deep-head' }, [pick, this.arch]);
     root.replaceChildren(this.head, this.digitsBox, this.sequenceBox);
     this.digits = new DigitsView(this.digitsBox);
-    this.sequences = new SequenceView(prediction, grads);
+    this.sequences = new SequenceView(prediction, grads, theme);
     this.clip = new ClipControl(clipBox, (v) => on.clip(v));
     /** @type {Record<string, any>} the latest view of every run (cnn) */
     this.latest = {};
@@ -65,6 +67,11 @@ export class DeepView {
     this.sequenceBox.hidden = kind !== 'rnn';
     this.picker.parentElement?.toggleAttribute('hidden', kind !== 'cnn');
     if (kind === 'rnn') this.sequences.invalidate();
+  }
+
+  /** @param {Theme} theme */
+  setTheme(theme) {
+    this.sequences.setTheme(theme);
   }
 
   /** A new race: forget the old one's views. */

@@ -7,9 +7,12 @@
  * a line falling towards the first steps is the gradient vanishing back through time, a line
  * rising steeply is it exploding.
  */
-import { FONT, plotConfig, plotly } from './plotkit.js';
+import { plotConfig } from './plotkit.js';
+import { baseLayout, drawFigure, gridAxis } from './figure.js';
+import { NORMAL_THEME } from './theme.js';
 
 /** @typedef {import('./pathview.js').RunLegend} RunLegend */
+/** @typedef {import('./theme.js').Theme} Theme */
 /**
  * @typedef {Object} SequenceSamples  the `dataset` message's samples
  * @property {number[]} targets
@@ -20,21 +23,22 @@ import { FONT, plotConfig, plotly } from './plotkit.js';
 /** @param {number} n @param {number} [from] */
 const range = (n, from = 1) => Array.from({ length: n }, (_, i) => i + from);
 
-const AXIS = { gridcolor: '#eceff3', zeroline: false };
+const MARGIN = { l: 56, r: 12, t: 30, b: 40 };
 
-/** @param {string} title @param {Record<string, unknown>} x @param {Record<string, unknown>} y */
-function layout(title, x, y) {
+/**
+ * @param {Theme} theme
+ * @param {string} title
+ * @param {Record<string, unknown>} x
+ * @param {Record<string, unknown>} y
+ */
+function layout(theme, title, x, y) {
+  const size = theme.font.size;
   return {
-    font: { ...FONT, size: FONT.size - 1 },
-    margin: { l: 56, r: 12, t: 30, b: 40 },
-    paper_bgcolor: '#ffffff',
-    plot_bgcolor: '#ffffff',
-    title: { text: title, x: 0.01, xanchor: 'left', y: 0.97, font: { size: FONT.size } },
-    showlegend: false,
-    hovermode: 'closest',
-    dragmode: false,
-    xaxis: { ...AXIS, ...x },
-    yaxis: { ...AXIS, ...y },
+    ...baseLayout(theme, MARGIN),
+    font: { ...theme.font, size: size - 1 },
+    title: { text: title, x: 0.01, xanchor: 'left', y: 0.97, font: { size } },
+    xaxis: gridAxis(theme, x),
+    yaxis: gridAxis(theme, y),
   };
 }
 
@@ -42,9 +46,11 @@ export class SequenceView {
   /**
    * @param {HTMLElement} predictionPlot
    * @param {HTMLElement} gradPlot
+   * @param {Theme} [theme]
    */
-  constructor(predictionPlot, gradPlot) {
+  constructor(predictionPlot, gradPlot, theme = NORMAL_THEME) {
     this.predictionPlot = predictionPlot;
+    this.theme = theme;
     this.gradPlot = gradPlot;
     /** @type {'adding' | 'sine_seq'} */
     this.task = 'adding';
@@ -89,6 +95,12 @@ export class SequenceView {
     this.schedule();
   }
 
+  /** @param {Theme} theme  drawn in it from the next frame on */
+  setTheme(theme) {
+    this.theme = theme;
+    this.schedule();
+  }
+
   /** Draw at the next animation frame, once however many views came. */
   schedule() {
     if (this.pending) return;
@@ -110,7 +122,6 @@ export class SequenceView {
   }
 
   draw() {
-    const P = plotly();
     const adding = this.task === 'adding';
     /** @type {any[]} */
     const traces = [];
@@ -159,10 +170,10 @@ export class SequenceView {
     }
     const predTitle = adding ? 'sum read out after the last step: target ▬, predicted ●' : 'one held-out sequence: input ┄, target ━, predicted';
     const predX = adding ? { title: { text: 'held-out sequence', standoff: 2 } } : { title: { text: 'time step', standoff: 2 } };
-    P.react(this.predictionPlot, traces, layout(predTitle, predX, {}), plotConfig());
+    drawFigure(this.predictionPlot, traces, layout(this.theme, predTitle, predX, {}), plotConfig(), this.theme);
     const gradTitle = 'gradient reaching each time step ‖∂L/∂h_t‖ (log)';
     const gradX = { title: { text: 'time step t (the loss is read at the end)', standoff: 2 }, range: [0.5, Math.max(this.steps, 2) + 0.5] };
-    P.react(this.gradPlot, grads, layout(gradTitle, gradX, { type: 'log', exponentformat: 'power' }), plotConfig());
+    drawFigure(this.gradPlot, grads, layout(this.theme, gradTitle, gradX, { type: 'log', exponentformat: 'power' }), plotConfig(), this.theme);
   }
 
   /** Redraw if shown (after a layout change). */

@@ -7,7 +7,9 @@
  * run's lr live; the keyboard picks a point with the run's slider below the chart.
  */
 import { el } from './controls.js';
-import { FONT, plotConfig, plotly } from './plotkit.js';
+import { plotConfig } from './plotkit.js';
+import { baseLayout, drawFigure } from './figure.js';
+import { NORMAL_THEME } from './theme.js';
 import { errorText, isAbort, sweep } from './analysisapi.js';
 import { fmt, runFields } from './analysishost.js';
 
@@ -15,6 +17,7 @@ import { fmt, runFields } from './analysishost.js';
 /** @typedef {import('./analysishost.js').RunInfo} RunInfo */
 /** @typedef {import('./analysisapi.js').SweepResult} SweepResult */
 /** @typedef {'final_loss' | 'steps'} SweepY */
+/** @typedef {import('./theme.js').Theme} Theme */
 
 export const SWEEP_POINTS = 64;
 export const SWEEP_DECADES = 6;
@@ -52,9 +55,11 @@ export class SweepPanel {
    * @param {HTMLElement} controls  in the settings panel
    * @param {HTMLElement} card  the results card (chart, pickers)
    * @param {AnalysisHost} host
+   * @param {Theme} [theme]
    */
-  constructor(controls, card, host) {
+  constructor(controls, card, host, theme = NORMAL_THEME) {
     this.host = host;
+    this.theme = theme;
     this.card = card;
     /** @type {Swept[]} */
     this.swept = [];
@@ -252,18 +257,15 @@ export class SweepPanel {
     }
     traces.push(this.pickedTrace());
     const layout = {
-      font: FONT,
-      margin: { l: 64, r: 12, t: 10, b: 46 },
-      paper_bgcolor: '#ffffff',
-      plot_bgcolor: '#ffffff',
+      ...baseLayout(this.theme, { l: 64, r: 12, t: 10, b: 46 }),
+      dragmode: 'zoom',
       xaxis: { type: 'log', title: { text: 'learning rate' }, exponentformat: 'power', dtick: 1 },
       yaxis: { type: axis.type, range: axis.range, title: axis.title, exponentformat: 'power' },
       shapes,
       showlegend: true,
       legend: { orientation: 'h', y: 1.02, yanchor: 'bottom', x: 0 },
-      hovermode: 'closest',
     };
-    await plotly().react(this.chart, traces, layout, plotConfig());
+    await drawFigure(this.chart, traces, layout, plotConfig(), this.theme);
     this.note.textContent = notes.length
       ? `Solid line: the measured edge (the smallest lr that diverged or ended above its start)${this.quadratic ? '; dashed: the predicted one' : ''}. ${notes.join('; ')}.`
       : 'No swept lr diverged or ended above its start.';
@@ -271,6 +273,12 @@ export class SweepPanel {
       this.listening = true;
       /** @type {any} */ (this.chart).on('plotly_click', (/** @type {any} */ ev) => this.clicked(ev));
     }
+  }
+
+  /** @param {Theme} theme */
+  async setTheme(theme) {
+    this.theme = theme;
+    await this.draw();
   }
 
   pickedTrace() {

@@ -38,6 +38,9 @@ DIGITS_SHOWN = """(painted) => { const ink = eval(painted);
       digitInk: ink(document.querySelector('#deep-samples canvas')),
     }; }"""
 
+SEQ_LOOKS = """() => { const g = document.getElementById('seq-grads');
+    return {font: g.layout.font.size, line: g.data[0].line.width}; }"""
+
 
 class Wire:
     """The server's messages to the page, and the page's to the server, as sent."""
@@ -209,6 +212,18 @@ def test_adding_rnn_grad_norms_per_time_step_and_live_clipping(gs: Page, base_ur
                    return v.length === 2 && v.every(g => g <= 0.501); }"""
     )
     gs.screenshot(path=str(SCREENSHOTS / "deep-sequences.png"), full_page=True)
+
+    # presenter mode redraws the sequence charts in its theme: larger type, thicker lines
+    normal = gs.evaluate(SEQ_LOOKS)
+    gs.evaluate("() => document.activeElement.blur()")
+    gs.keyboard.press("p")
+    gs.wait_for_function(
+        f"(n) => {{ const l = ({SEQ_LOOKS})(); return l.font >= 1.5 * n.font && l.line >= 2 * n.line; }}",
+        arg=normal,
+    )
+    gs.screenshot(path=str(SCREENSHOTS / "deep-sequences-presenter.png"))
+    gs.keyboard.press("p")
+    gs.wait_for_function(f"(n) => ({SEQ_LOOKS})().font === n.font", arg=normal)
     gs.set_viewport_size({"width": 390, "height": 844})
     fits_the_phone(gs)
     gs.screenshot(path=str(SCREENSHOTS / "deep-sequences-phone.png"), full_page=True)
