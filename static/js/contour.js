@@ -8,28 +8,16 @@
  */
 import { PathView } from './pathview.js';
 import { plotConfig, plotly } from './plotkit.js';
-import { axisTitle, baseLayout, drawFigure } from './figure.js';
+import { drawFigure } from './figure.js';
 import { listenForPicks } from './contourpick.js';
-import { SURFACE_COLORSCALE } from './palette.js';
-import { AXIS_PAD } from './api.js';
+import { stackedLayout, surfaceLayout, surfaceTraces } from './surfaceplot.js';
 
-/** @typedef {import('./api.js').Grid} Grid */
-/** @typedef {import('./palette.js').ValueScale} ValueScale */
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */
 /** @typedef {import('./theme.js').Theme} Theme */
 
-/**
- * @typedef {Object} Surface  everything the views need to draw one surface
- * @property {string} key  changes when the surface or its parameters change
- * @property {string} title
- * @property {Grid} grid
- * @property {ValueScale} scale
- * @property {[[number, number], [number, number]]} domain
- * @property {[number, number, number][]} minima
- * @property {[string, string]} [axes]  axis titles; "x" and "y" by default
- */
+/** @typedef {import('./surfaceplot.js').Surface} Surface */
 
 // Traces of the plot on top, in order: the start ring, the marks, the heads, then one path per run.
 const MARKS = 1;
@@ -47,37 +35,6 @@ export const MARK_SYMBOLS = {
 /** Below this width or height (px) the plot drops its colour bar and narrows its margins. */
 const COMPACT_WIDTH = 560;
 const COMPACT_HEIGHT = 300;
-
-/**
- * What the two stacked plots share, so that their plot areas coincide: fixed margins (never
- * pushed by a colour bar or a legend), the same axis ranges and equal scales on both axes.
- * @param {Surface} s
- * @param {boolean} compact
- * @param {Theme} theme
- */
-function stackedLayout(s, compact, theme) {
-  const margin = compact ? { l: 40, r: 12, t: 10, b: 42 } : { l: 58, r: 86, t: 12, b: 42 };
-  return {
-    ...baseLayout(theme, { ...margin, autoexpand: false }, { transparent: true }),
-    xaxis: { range: padded(s.domain[0]), autorange: false, showgrid: false, zeroline: false, constrain: 'domain' },
-    yaxis: {
-      range: padded(s.domain[1]),
-      autorange: false,
-      showgrid: false,
-      zeroline: false,
-      scaleanchor: 'x',
-      scaleratio: 1,
-      constrain: 'domain',
-    },
-    uirevision: s.key,
-  };
-}
-
-/** @param {[number, number]} span @returns {[number, number]} the axis range around a domain's side */
-function padded([lo, hi]) {
-  const d = AXIS_PAD * (hi - lo);
-  return [lo - d, hi + d];
-}
 
 export class ContourView extends PathView {
   /**
@@ -135,7 +92,10 @@ export class ContourView extends PathView {
   drawBackground(keepZoom) {
     const s = /** @type {Surface} */ (this.surface);
     const config = { ...plotConfig(), staticPlot: true };
-    return drawFigure(this.background, this.backgroundTraces(s), this.backgroundLayout(keepZoom), config, this.theme);
+    const fg = /** @type {any} */ (this.gd).layout;
+    const zoom = keepZoom && fg?.xaxis?.range && fg?.yaxis?.range ? { x: fg.xaxis.range, y: fg.yaxis.range } : null;
+    const layout = surfaceLayout(s, this.compact, this.theme, zoom);
+    return drawFigure(this.background, surfaceTraces(s, this.compact), layout, config, this.theme);
   }
 
   /**
@@ -174,71 +134,6 @@ export class ContourView extends PathView {
   setStart(start) {
     this.start = start;
     this.invalidate();
-  }
-
-  /** @param {Surface} s */
-  backgroundTraces(s) {
-    const z = s.grid.z.map((row) => row.map(s.scale.apply));
-    return [
-      {
-        type: 'contour',
-        x: s.grid.x,
-        y: s.grid.y,
-        z,
-        colorscale: SURFACE_COLORSCALE,
-        ncontours: 28,
-        contours: { coloring: 'fill', showlines: true },
-        line: { color: 'rgba(40, 55, 75, 0.28)', width: 0.6, smoothing: 0.6 },
-        showscale: !this.compact,
-        colorbar: {
-          thickness: 12,
-          x: 1.015,
-          xanchor: 'left',
-          len: 1,
-          outlinewidth: 0,
-          tickvals: s.scale.tickvals,
-          ticktext: s.scale.ticktext,
-          tickfont: { size: 11 },
-        },
-        hoverinfo: 'skip',
-      },
-      {
-        type: 'scatter',
-        mode: 'markers',
-        x: s.minima.map((m) => m[0]),
-        y: s.minima.map((m) => m[1]),
-        marker: { symbol: 'star', size: 15, color: '#ffd23f', line: { color: '#1d2430', width: 1.2 } },
-        hoverinfo: 'skip',
-      },
-    ];
-  }
-
-  /**
-   * The surface plot carries the axes: they change only with the zoom, so the plot of the paths
-   * on top, redrawn at every frame, does not redraw ticks and labels too.
-   * @param {boolean} [keepZoom]  keep the current zoom of the paths (same surface, new size)
-   */
-  backgroundLayout(keepZoom = false) {
-    const s = /** @type {Surface} */ (this.surface);
-    const layout = stackedLayout(s, this.compact, this.theme);
-    const fg = /** @type {any} */ (this.gd).layout;
-    const zoom = keepZoom && fg?.xaxis?.range && fg?.yaxis?.range;
-    return {
-      ...layout,
-      paper_bgcolor: this.theme.paper,
-      xaxis: {
-        ...layout.xaxis,
-        ...(zoom ? { range: [...fg.xaxis.range] } : {}),
-        title: axisTitle(s.axes?.[0] ?? 'x', 4),
-        ticks: 'outside',
-      },
-      yaxis: {
-        ...layout.yaxis,
-        ...(zoom ? { range: [...fg.yaxis.range] } : {}),
-        title: axisTitle(s.axes?.[1] ?? 'y', 4),
-        ticks: 'outside',
-      },
-    };
   }
 
   layout() {

@@ -20,7 +20,7 @@ import { ViewCommands } from './viewcommands.js';
 /** @typedef {import('./api.js').SurfaceSpec} SurfaceSpec */
 /** @typedef {import('./api.js').OptimizerSpec} OptimizerSpec */
 /** @typedef {import('./api.js').ScheduleSpec} ScheduleSpec */
-/** @typedef {import('./contour.js').Surface} Surface */
+/** @typedef {import('./surfaceplot.js').Surface} Surface */
 /** @typedef {{surfaces: SurfaceSpec[], optimizers: OptimizerSpec[], schedules: ScheduleSpec[]}} Specs */
 
 /**

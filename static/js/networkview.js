@@ -13,7 +13,7 @@ import { valueScale } from './palette.js';
 /** @typedef {import('./boundaryview.js').BoundaryView} BoundaryView */
 /** @typedef {import('./boundaryview.js').DatasetMessage} DatasetMessage */
 /** @typedef {import('./contour.js').ContourView} ContourView */
-/** @typedef {import('./contour.js').Surface} Surface */
+/** @typedef {import('./surfaceplot.js').Surface} Surface */
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {{a: number[], b: number[], z: number[][], span: number, seed: number}} LandscapeMessage */
 

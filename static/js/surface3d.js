@@ -7,7 +7,7 @@
 import { PathView } from './pathview.js';
 import { SURFACE_COLORSCALE } from './palette.js';
 
-/** @typedef {import('./contour.js').Surface} Surface */
+/** @typedef {import('./surfaceplot.js').Surface} Surface */
 /** @typedef {import('./store.js').RunStore} RunStore */
 /** @typedef {import('./store.js').Track} Track */
 /** @typedef {import('./plotkit.js').Extension} Extension */

@@ -11,7 +11,7 @@ import { valueScale } from './palette.js';
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').RegState} RegState */
 /** @typedef {import('./api.js').SurfaceSpec} SurfaceSpec */
-/** @typedef {import('./contour.js').Surface} Surface */
+/** @typedef {import('./surfaceplot.js').Surface} Surface */
 /** @typedef {import('./controller.js').Controller} Controller */
 /** @typedef {{surface: Surface, start: [number, number], regression?: api.RegressionSurface}} LoadedSurface */
 
