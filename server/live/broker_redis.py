@@ -54,6 +54,7 @@ from server.live.state import CloseCode
 BUSY = "The room is too busy to join right now; try again in a moment."
 MAX_CONNECTIONS = 100  # per worker
 POOL_WAIT = 5.0  # s an operation may wait for a free connection
+JOIN_TIMEOUT = 10.0  # s a join may take in all (a burst of joins queues for the pool)
 
 
 class RedisBroker:
@@ -125,15 +126,21 @@ class RedisBroker:
         return publication
 
     async def join(self, code: str, viewer: Viewer, max_viewers: int) -> list[str]:
+        """No ping first: under a burst of joins a ping waits for the pool like every other
+        command, and refused joiners that Redis would have served."""
         code = code.upper()
-        problem = await self.unreachable()
-        if problem is not None:
+        try:
+            async with asyncio.timeout(JOIN_TIMEOUT):
+                return await self._join(code, viewer, max_viewers)
+        except FAULTS as exc:
             raise Refused(
                 CloseCode.TRY_AGAIN_LATER,
                 "rooms are unavailable",
                 "Rooms are unavailable right now (the server cannot reach its Redis); "
                 "try again in a moment.",
-            )
+            ) from exc
+
+    async def _join(self, code: str, viewer: Viewer, max_viewers: int) -> list[str]:
         raw = await self.redis.get(key(code))
         if raw is None:
             raise no_room(code)
