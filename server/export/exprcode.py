@@ -17,20 +17,12 @@ from typing import Any, Literal
 import numpy as np
 
 from server.export.pysource import Unexportable, float_text
+from server.fastpath.trace import ARITHMETIC, COMPARISONS
 from server.problems.expression import Expression
 from server.problems.expression.evaluate import ConstOp
 
 Dialect = Literal["numpy", "torch"]
 
-_ARITHMETIC = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
-_COMPARE = {
-    np.less: "<",
-    np.less_equal: "<=",
-    np.greater: ">",
-    np.greater_equal: ">=",
-    np.equal: "==",
-    np.not_equal: "!=",
-}
 _TORCH_NAMES = {
     "absolute": "abs",
     "arctan": "atan",
@@ -67,10 +59,10 @@ class Code:
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object, **kw: Any) -> Code:
         if method != "__call__" or kw:
             raise Unexportable(f"{ufunc.__name__}.{method} in the formula's code")
-        if ufunc in _ARITHMETIC:
-            return self.tape.emit(_ARITHMETIC[ufunc], inputs)
-        if ufunc in _COMPARE:
-            return self.tape.emit(_COMPARE[ufunc], inputs)
+        if ufunc in ARITHMETIC:
+            return self.tape.emit(ARITHMETIC[ufunc], inputs)
+        if ufunc in COMPARISONS:
+            return self.tape.emit(COMPARISONS[ufunc], inputs)
         if ufunc is np.power:
             return self.tape.emit("**", inputs)
         if ufunc is np.negative:
@@ -173,7 +165,7 @@ def render(tape: Tape, dialect: Dialect) -> list[str]:
         elif op == "**" and dialect == "torch" and not isinstance(args[0], Code):
             text = f"torch.pow({_arg(args[0], dialect, True)}, {a[1]})"
         else:
-            text = f"({a[0]} {op} {a[1]})" if op in _COMPARE.values() else f"{a[0]} {op} {a[1]}"
+            text = f"({a[0]} {op} {a[1]})" if op in COMPARISONS.values() else f"{a[0]} {op} {a[1]}"
         out.append(f"{target} = {text}")
     return out
 
