@@ -82,19 +82,26 @@ class _Columns:
 
     def _allocate(self, n: int) -> None:
         dim = len(self.p)
-        self.records = [[np.empty(n) for _ in range(dim + 2)] for _ in range(2)]
+        # The point, loss and squared gradient norm of a step, one block (checked at once).
+        self.blocks = np.empty((2, dim + 2, n))
+        self.records = [list(block) for block in self.blocks]
         self.carried = [[np.empty(n) for _ in range(self.fast.carried)] for _ in range(2)]
         self.work = [np.empty(n) for _ in range(self.fast.buffers)]
         self.turn = 0
 
     def step(self, hyper: list[Column]) -> tuple[list[Array], Array, Array]:
-        """One update of every row: the new point's columns, the loss, the gradient norm."""
+        """One update of every row: the new point's columns, the loss, the squared gradient
+        norm (the lean update's: only whether it is finite matters here)."""
         self.turn ^= 1
         out = [*self.records[self.turn], *self.carried[self.turn]]
         result: Any = self.fast.columns_fn(self.p, self.g, self.s, hyper, self.work, out)
         new, loss, grad, gnorm, _, state = result
         self.p, self.g, self.s = list(new), list(grad), list(state)
         return self.p, loss, gnorm
+
+    def finite(self, point: list[Array], loss: Array, gnorm: Array) -> bool:
+        """Whether the last step's values are all finite (possibly False when they are)."""
+        return math.isfinite(float(np.add.reduce(self.blocks[self.turn], axis=None)))
 
     def keep(self, keep: Array) -> None:
         n = int(keep.sum())
@@ -141,6 +148,10 @@ class _Arrays:
         self.grad = np.asarray(problem.grad(params), dtype=np.float64)
         self.params = params
         return [params[:, d] for d in range(params.shape[1])], loss, norms(self.grad)
+
+    def finite(self, point: list[Array], loss: Array, gnorm: Array) -> bool:
+        """Whether the last step's values are all finite (possibly False when they are)."""
+        return _all_finite(loss, gnorm, *point)
 
     def keep(self, keep: Array) -> None:
         n = len(keep)
@@ -192,7 +203,7 @@ class Batch:
             grad0 = np.asarray(self.problem.grad(self.starts), dtype=np.float64, order="F")
             gnorm0 = norms(grad0)
         end = BatchEnd(self.starts.copy(), loss0.copy(), np.full(n, -1))
-        bad = ~np.isfinite(loss0 + gnorm0)
+        bad = ~(np.isfinite(loss0) & np.isfinite(gnorm0))
         end.diverged_at[bad] = 0
         index = np.flatnonzero(~bad)
         if observer is not None:
@@ -213,8 +224,8 @@ class Batch:
                 if cancel is not None and k % 32 == 0 and cancel():
                     raise Cancelled
                 stepper, (point, loss, gnorm) = self._step(stepper, k, len(index))
-                if not _all_finite(loss + gnorm, *point):
-                    ok = np.isfinite(loss + gnorm)
+                if not stepper.finite(point, loss, gnorm):
+                    ok = np.isfinite(loss) & np.isfinite(gnorm)
                     for c in point:
                         ok &= np.isfinite(c)
                     if not ok.all():
@@ -245,7 +256,7 @@ class Batch:
     def _stepper(self, params: Array, grad: Array, hyper: dict[str, Array]) -> _Columns | _Arrays:
         state = self.optimizer.init(params, hyper)
         surface = self.problem if isinstance(self.problem, Surface) else None
-        fast = compile_step(self.optimizer, surface) if surface is not None else None
+        fast = compile_step(self.optimizer, surface, lean=True) if surface is not None else None
         if fast is None or surface is None:
             return _Arrays(self.optimizer, params, grad, state, hyper)
         columns = hyper_columns(fast, hyper)
@@ -254,7 +265,7 @@ class Batch:
             for name, value in zip(fast.hyper_names, columns, strict=True)
             if isinstance(value, float) and not (name == "lr" and self.schedule is not None)
         }
-        fast = compile_step(self.optimizer, surface, known) or fast
+        fast = compile_step(self.optimizer, surface, known, lean=True) or fast
         return _Columns(fast, params, grad, state, columns)
 
     def _rates(self, hyper_lr: Column | Array, k: int, n: int) -> Column:

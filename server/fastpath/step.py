@@ -170,19 +170,28 @@ def hyper_columns(step: ScalarStep, hyper: Mapping[str, Array]) -> list[Column]:
     return [uniform(hyper[name][:, 0]) for name in step.hyper_names]
 
 
-_Key = tuple[str, str, tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]
+_Key = tuple[str, str, tuple[tuple[str, float], ...], tuple[tuple[str, float], ...], bool]
 _CACHE: dict[_Key, ScalarStep | None] = {}
 _CACHE_SIZE = 256
 _CACHE_LOCK = threading.Lock()
 
 
 def compile_step(
-    optimizer: Optimizer, surface: Surface, known: Mapping[str, float] | None = None
+    optimizer: Optimizer,
+    surface: Surface,
+    known: Mapping[str, float] | None = None,
+    lean: bool = False,
 ) -> ScalarStep | None:
     """The fast update of ``optimizer`` on ``surface``, or None where it does not trace.
 
     ``known`` fixes some hyperparameters (the code then ignores their entries of ``hyper``):
     whatever depends only on them is computed once, here, and a ``where`` on them disappears.
+
+    ``lean`` is for callers that use the update's point, loss and gradient, and of the gradient
+    norm only whether it is finite: the norm returned is then its square (finite exactly when
+    the norm is), and a state field that nothing but its own next value reads (AMSGrad's
+    running maximum with ``amsgrad`` known to be off) is passed through unchanged, so its value
+    in the returned state is stale.
     """
     known = dict(known or {})
     key = (
@@ -190,11 +199,12 @@ def compile_step(
         surface.spec.name,
         tuple(sorted(surface.params.items())),
         tuple(sorted(known.items())),
+        lean,
     )
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    compiled = _compile(optimizer, surface, known)  # about 2 ms
+    compiled = _compile(optimizer, surface, known, lean)  # about 2 ms
     with _CACHE_LOCK:
         if len(_CACHE) >= _CACHE_SIZE:
             del _CACHE[next(iter(_CACHE))]
@@ -203,7 +213,7 @@ def compile_step(
 
 
 def _compile(
-    optimizer: Optimizer, surface: Surface, known: Mapping[str, float]
+    optimizer: Optimizer, surface: Surface, known: Mapping[str, float], lean: bool
 ) -> ScalarStep | None:
     if optimizer.spec.needs_hessian or surface.dim != DIM:
         return None
@@ -242,12 +252,48 @@ def _compile(
         gx, gy = grad_form(x, y, k)
         square = _as_sym(tape, gx) * gx
         square += _as_sym(tape, gy) * gy
-        gnorm = np.sqrt(square)
+        gnorm = square if lean else np.sqrt(square)
+        if lean:
+            state = _pass_unread(tape, [point, loss, gx, gy, gnorm, updates], state_in, state)
         outputs = _outputs(point, loss, (gx, gy), gnorm, updates, state, widths)
     except Exception:  # anything the stand-ins cannot follow: keep numpy for this pair
         return None
     name = f"{optimizer.spec.name} on {surface!r}"
     return ScalarStep(name, hyper_names, type(probe), widths, tape, outputs)
+
+
+def _pass_unread(tape: Tape, used: list[object], before: list[Sym], after: State) -> State:
+    """``after`` with each field that no used value reads (through the other fields read)
+    replaced by its value ``before`` the update."""
+    producers = {line.target.name: line for line in tape.lines}
+
+    def reads(values: list[object]) -> set[str]:
+        names: set[str] = set()
+        todo = [v.ref for v in values if isinstance(v, Sym) and isinstance(v.ref, Ref)]
+        while todo:
+            ref = todo.pop()
+            if ref.name in names:
+                continue
+            names.add(ref.name)
+            line = producers.get(ref.name)
+            if line is not None:
+                todo += [a for a in line.args if isinstance(a, Ref)]
+        return names
+
+    fields = list(after)
+    read = reads(used)
+    kept: set[int] = set()
+    while True:
+        more = {
+            i
+            for i, s in enumerate(before)
+            if i not in kept and isinstance(s.ref, Ref) and s.ref.name in read
+        }
+        if not more:
+            break
+        kept |= more
+        read |= reads([fields[i] for i in more])
+    return type(after)(*(f if i in kept else before[i] for i, f in enumerate(fields)))
 
 
 def _widths(state: State) -> tuple[int, ...] | None:

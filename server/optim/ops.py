@@ -18,10 +18,19 @@ def zeros_row(params: Array) -> Array:
 
 
 def coupled_decay(grads: Array, params: Array, weight_decay: Array) -> Array:
-    """``grad + weight_decay * param`` (torch's ``grad.add(param, alpha=weight_decay)``)."""
+    """``grad + weight_decay * param`` where ``weight_decay`` is not 0, else ``grad`` itself, as
+    torch has it (``if weight_decay != 0: grad = grad.add(param, alpha=weight_decay)``): the
+    term is skipped, not added as ``0 * param`` (which would turn a ``-0.0`` gradient into
+    ``+0.0``, and cost two passes over the rows). Returns a new array."""
+    if isinstance(weight_decay, np.ndarray) and not weight_decay.any():
+        return np.array(grads)  # callers may update it in place
     out = weight_decay * params
     out += grads
-    return out
+    if isinstance(weight_decay, np.ndarray) and weight_decay.all():
+        return out
+    # Mixed rows, or traced code (a where on a value known to be 0 keeps only ``grads``).
+    mixed: Array = np.where(is_on(weight_decay), out, grads)
+    return mixed
 
 
 def lerp(start: Array, end: Array, weight: Array) -> Array:
