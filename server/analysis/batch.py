@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from server.analysis.track import Mask
 from server.fastpath import Column, ScalarStep, compile_step, hyper_columns, uniform
 from server.optim.base import Array, Optimizer, State
 from server.optim.schedules import Schedule, learning_rate, parse_schedule
@@ -63,7 +64,7 @@ def norms(grad: Array) -> Array:
     return np.sqrt(squares, out=squares)
 
 
-def _take(column: Column, keep: Array) -> Column:
+def _take(column: Column, keep: Mask) -> Column:
     return column[keep] if isinstance(column, np.ndarray) else column
 
 
@@ -103,7 +104,7 @@ class _Columns:
         """Whether the last step's values are all finite (possibly False when they are)."""
         return math.isfinite(float(np.add.reduce(self.blocks[self.turn], axis=None)))
 
-    def keep(self, keep: Array) -> None:
+    def keep(self, keep: Mask) -> None:
         n = int(keep.sum())
         self.p = [np.array(_take(c, keep)) for c in self.p]  # out of the record buffers
         self.g = [_take(c, keep) for c in self.g]
@@ -153,7 +154,7 @@ class _Arrays:
         """Whether the last step's values are all finite (possibly False when they are)."""
         return _all_finite(loss, gnorm, *point)
 
-    def keep(self, keep: Array) -> None:
+    def keep(self, keep: Mask) -> None:
         n = len(keep)
         self.params = np.asarray(self.params[keep], order="F")
         self.grad = np.asarray(self.grad[keep], order="F")
@@ -161,7 +162,7 @@ class _Arrays:
         self.state = _take_rows(self.state, keep, n)
 
 
-def _take_rows(state: State, keep: Array, n: int) -> State:
+def _take_rows(state: State, keep: Mask, n: int) -> State:
     if isinstance(state, np.ndarray):
         return np.asarray(state[keep], order="F") if state.shape[:1] == (n,) else state
     if isinstance(state, tuple):
