@@ -124,9 +124,9 @@ def expr(line: Line, slot: str, scalar: bool) -> str:
     cast = scalar and not line.target.boolean and op != "float"
     if op.startswith("ufunc:"):
         args = ", ".join(arg_text(a, slot, False) for a in line.args)
-        call = f"{op[6:]}({args})"
         if not scalar:
-            return call
+            return f"{op[6:]}({args})"
+        call = f"{op[6:]}.one({args})"  # every ufunc: op is a LikeArrays (trace._apply)
         return f"bool({call})" if line.target.boolean else f"float({call})"
     if op in _INFIX:
         a, b = (arg_text(x, slot, cast and op in _ARITHMETIC_OPS) for x in line.args)

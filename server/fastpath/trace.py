@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from server.optim.base import Array
+
 DIM = 2
 """Coordinates of a point: the fast path serves the 2D surfaces."""
 
@@ -112,30 +114,50 @@ class LikeArrays:
         self.ufunc, self.arrays = ufunc, arrays
         self.dtype = ufunc(*[np.ones(1)] * ufunc.nin).dtype
         self._local = threading.local()  # 1-element buffers per thread
+        self.one = self._one if arrays != (True, True) else self._one_of_two
 
     def __call__(self, *args: Any, out: Any = None) -> Any:
-        n = next((len(a) for a in args if isinstance(a, np.ndarray)), 0)
-        if n == 0:  # every operand one value: the result is one value
-            try:
-                buffers, result = self._local.buffers
-            except AttributeError:
-                buffers = [np.empty(1) if f else None for f in self.arrays]
-                result = np.empty(1, dtype=self.dtype)
-                self._local.buffers = buffers, result
-            operands = []
-            for buffer, a in zip(buffers, args, strict=True):
-                if buffer is None:
-                    operands.append(a)
-                else:
-                    buffer[0] = a
-                    operands.append(buffer)
-            self.ufunc(*operands, out=result)
-            return result.item()
-        full = [
-            np.full(n, a, dtype=np.float64) if f and not isinstance(a, np.ndarray) else a
-            for f, a in zip(self.arrays, args, strict=True)
-        ]
-        return self.ufunc(*full) if out is None else self.ufunc(*full, out=out)
+        for a in args:
+            if isinstance(a, np.ndarray):
+                full = [
+                    np.full(len(a), b, dtype=np.float64)
+                    if f and not isinstance(b, np.ndarray)
+                    else b
+                    for f, b in zip(self.arrays, args, strict=True)
+                ]
+                return self.ufunc(*full) if out is None else self.ufunc(*full, out=out)
+        return self.one(*args)
+
+    def _buffers(self) -> tuple[list[Array | None], Array]:
+        try:
+            made: tuple[list[Array | None], Array] = self._local.buffers
+        except AttributeError:
+            made = [np.empty(1) if f else None for f in self.arrays], np.empty(1, dtype=self.dtype)
+            self._local.buffers = made
+        return made
+
+    def _one(self, *args: Any) -> Any:
+        """Every operand one value: the result is one value."""
+        buffers, result = self._buffers()
+        operands = []
+        for buffer, a in zip(buffers, args, strict=True):
+            if buffer is None:
+                operands.append(a)
+            else:
+                buffer[0] = a
+                operands.append(buffer)
+        self.ufunc(*operands, out=result)
+        return result.item()
+
+    def _one_of_two(self, a: Any, b: Any) -> Any:
+        """``_one`` for the usual case, two operands both arrays in numpy (``x ** t``)."""
+        try:
+            (x, y), result = self._local.buffers
+        except AttributeError:
+            (x, y), result = self._buffers()
+        x[0], y[0] = a, b
+        self.ufunc(x, y, out=result)
+        return result.item()
 
 
 def constant(value: object) -> Const:
