@@ -214,7 +214,7 @@ class NetworkStream:
                 model = TorchTwin(self.mlp, c.optimizer, c.hyper, c.start, schedule=c.schedule)
             twin = _Twin(c.id, i, model)
             twin.params.append(model.params())
-            twin.loss.append(model.loss())
+            twin.loss.append(self._twin_loss(model, twin.params[0]))
             twins.append(twin)
         heap.settle()  # torch was imported just now, the first time in this process
         return twins
@@ -238,8 +238,9 @@ class NetworkStream:
             running = self.race.status[twin.index] is RunStatus.RUNNING
             target = self.race.step if running else self.race.stopped_at[twin.index]
             while not twin.stopped and twin.model.count < target:
-                loss = twin.model.step()
+                twin.model.update()
                 params = twin.model.params()
+                loss = self._twin_loss(twin.model, params)
                 if not (np.isfinite(loss) and np.isfinite(params).all()):
                     twin.stopped = True
                     self._messages.append(_twin_diverged(twin.run, twin.model.count))
@@ -254,6 +255,13 @@ class NetworkStream:
                 twin.params, twin.loss = [], []
                 twin.first = twin.model.count + 1
         return out
+
+    def _twin_loss(self, model: TorchTwin | DeepTwin, params: Array) -> float:
+        """The training objective at a twin's weights: torch's own for an MLP; for a CNN or RNN
+        ours (``DeepProblem.value``, kept for the metering of the same point)."""
+        if self.deep is not None:
+            return float(self.deep.value(params))
+        return model.loss()
 
     # -- metrics, projections, boundaries, landscape ----------------------------------------
 

@@ -16,6 +16,7 @@ the sine), so every network frame carries ``train_acc`` and ``test_acc``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import cache
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 from server.problems.base import Array
 from server.problems.nn.cnn import CNN
-from server.problems.nn.conv import ConvCache
+from server.problems.nn.cnn_eval import PooledColumns, pooled_columns, split_logits
 from server.problems.nn.deep_config import DeepConfig
 from server.problems.nn.digits import CLASSES, SIDE, Split, load_digits, split
 from server.problems.nn.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
@@ -36,6 +37,7 @@ TOLERANCE = {"adding": 0.04, "sine_seq": 0.1}
 SAMPLE_DIGITS = 12
 SAMPLE_SEQUENCES = 16
 PROBE_BATCH = 32
+TRAIN_MEMO = 256  # weight sets whose training loss and accuracy are kept
 _CHUNK_ELEMENTS = 1 << 21
 
 
@@ -66,7 +68,7 @@ class DeepProblem:
             self.model = CNN(SIDE, 1, c.filters, c.kernel, c.stride, c.padding, c.pool, CLASSES)
             self.loss = SoftmaxCrossEntropy()
             self.task = "multiclass"
-            self._width = c.filters * SIDE * SIDE * 3
+            self._width = c.filters * SIDE * SIDE * 2
         else:
             x, y = make_sequences(c.dataset, c.n, c.steps, c.seed, c.noise, c.ahead)
             self.data = split(x, y, c.test_fraction, c.seed)
@@ -79,7 +81,8 @@ class DeepProblem:
         self.train_targets = self.encode(self.data.y_train)
         self.test_targets = self.encode(self.data.y_test)
         self._decay = c.l2 * self.model.weight_mask()
-        self._columns: dict[str, ConvCache] = {}
+        self._columns: dict[str, PooledColumns] = {}
+        self._train_memo: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
         self._epoch: tuple[int, Array, Array] | None = None
         self._clips: list[tuple[int, float | None]] = [(1, c.clip)]
 
@@ -127,18 +130,17 @@ class DeepProblem:
         size = max(1, _CHUNK_ELEMENTS // max(1, points * self._width))
         return [slice(i, min(i + size, runs)) for i in range(0, runs, size)]
 
-    def _cols(self, name: str, x: Array) -> ConvCache | None:
-        """The im2col rows of a whole split, computed once (the CNN only)."""
-        if not isinstance(self.model, CNN):
-            return None
+    def _cols(self, name: str, x: Array) -> PooledColumns:
+        """The im2col rows of a whole split by pooling offset, computed once (the CNN only)."""
+        assert isinstance(self.model, CNN)
         if name not in self._columns:
-            self._columns[name] = self.model.conv.columns(x[None])
+            self._columns[name] = pooled_columns(self.model, x)
         return self._columns[name]
 
     def _forward(self, rows: Array, x: Array, name: str | None = None) -> Array:
-        if isinstance(self.model, CNN):
-            cols = self._cols(name, x) if name else None
-            return self.model.forward(rows, x, cols)
+        """Logits of ``rows`` on ``x``; ``name`` (``train``, ``test``) when ``x`` is that split."""
+        if isinstance(self.model, CNN) and name:
+            return split_logits(self.model, rows, self._cols(name, x))
         return self.model.forward(rows, x)
 
     def _penalty(self, rows: Array) -> Array:
@@ -167,10 +169,32 @@ class DeepProblem:
             out += rows * self._decay
         return out, (np.concatenate(norms) if norms else None)
 
+    def _train_metrics(self, rows: Array) -> tuple[Array, Array]:
+        """Mean loss (no L2 term) and accuracy of ``rows`` ``(N, P)`` on the training set.
+
+        Kept for the last ``TRAIN_MEMO`` weight sets: the engine asks for the loss of every new
+        point and the stream then for its accuracy, at the same weights.
+        """
+        keys = [row.tobytes() for row in rows]
+        memo = self._train_memo
+        missing = [i for i, key in enumerate(keys) if key not in memo]
+        if missing:
+            z = self._predict(rows[missing], self.data.x_train, "train")
+            loss = self.loss.value(z, self.train_targets)
+            acc = self.accuracy(z, self.train_targets)
+            for j, i in enumerate(missing):
+                memo[keys[i]] = (float(loss[j]), float(acc[j]))
+        for key in keys:
+            memo.move_to_end(key)
+        values = np.array([memo[key] for key in keys], dtype=np.float64).reshape(-1, 2)
+        while len(memo) > max(TRAIN_MEMO, len(keys)):
+            memo.popitem(last=False)
+        return values[:, 0], values[:, 1]
+
     def value(self, p: Array) -> Array:
         rows, lead = self._rows(p)
-        z = self._predict(rows, self.data.x_train, "train")
-        return (self.loss.value(z, self.train_targets) + self._penalty(rows)).reshape(lead)
+        loss, _ = self._train_metrics(rows)
+        return (loss + self._penalty(rows)).reshape(lead)
 
     def grad(self, p: Array) -> Array:
         """Full-batch gradient of ``value`` (clipped as update 1 would be)."""
@@ -228,7 +252,8 @@ class DeepProblem:
 
     # -- what the page shows ---------------------------------------------------------------
 
-    def _correct(self, z: Array, t: Array) -> Array:
+    def accuracy(self, z: Array, t: Array) -> Array:
+        """Share of right outputs (over the last axis or two) of outputs ``z`` for targets ``t``."""
         if self.kind == "cnn":
             hits = np.argmax(z, axis=-1) == np.argmax(t, axis=-1)
             out: Array = hits.mean(axis=-1)
@@ -240,16 +265,15 @@ class DeepProblem:
     def metrics(self, p: Array) -> dict[str, Array]:
         """Per run ``train_loss``, ``test_loss`` (objective, L2 included), ``train_acc``, ``test_acc``."""
         rows, lead = self._rows(p)
-        out: dict[str, Array] = {}
         penalty = self._penalty(rows)
-        for name, x, t in (
-            ("train", self.data.x_train, self.train_targets),
-            ("test", self.data.x_test, self.test_targets),
-        ):
-            z = self._predict(rows, x, name)
-            out[f"{name}_loss"] = (self.loss.value(z, t) + penalty).reshape(lead)
-            out[f"{name}_acc"] = self._correct(z, t).reshape(lead)
-        return out
+        loss, acc = self._train_metrics(rows)
+        z = self._predict(rows, self.data.x_test, "test")
+        return {
+            "train_loss": (loss + penalty).reshape(lead),
+            "train_acc": acc.reshape(lead),
+            "test_loss": (self.loss.value(z, self.test_targets) + penalty).reshape(lead),
+            "test_acc": self.accuracy(z, self.test_targets).reshape(lead),
+        }
 
     def views(self, rows: Array) -> list[dict[str, Any]]:
         """Per run (rows ``(N, P)``) what the digits or the sequence view draws."""
