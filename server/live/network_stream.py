@@ -13,11 +13,13 @@ directions are drawn at construction (cheap); the loss slice over them is comput
 first ``advance``, and re-sent (not recomputed) after each reset.
 
 With ``torch=True`` and torch installed, every run whose optimizer has a torch.optim
-counterpart gets a ``TorchTwin`` streamed as ``<run>~torch``: same initial weights, same batch
-order, same hyperparameters and schedule, updated by torch autograd + torch.optim. Its
-``train_loss`` is torch's own objective; its other metrics and ``gnorm`` are our forward
-(and gradient) evaluated at the twin's weights. A twin has no gradient noise and stops with its
-run (at the step its run stopped) or at its own first non-finite value.
+counterpart gets a twin (``twins.py``) streamed as ``<run>~torch``: same initial weights, same
+batch order, same hyperparameters and schedule, updated by torch autograd + torch.optim. Its
+``train_loss`` is its training objective (torch's own for an MLP, ours at torch's weights for a
+CNN or RNN: see ``twins.py``); its other metrics and ``gnorm`` are our forward (and gradient)
+evaluated at the twin's weights. A twin has no gradient noise and stops with its run (at the
+step its run stopped) or at its own first non-finite value. While torch is still importing (the
+first race of a process), the runs go on without their twins, which catch up afterwards.
 
 A ``DeepProblem`` (a CNN on the digits, an RNN on sequences) streams the same frames without
 ``proj`` (no landscape: its slice would cost seconds of forwards over the training set), and
@@ -31,27 +33,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from server import heap
-from server.engine import Chunk, Race, RunStatus, Stop
+from server.engine import Chunk, Race, Stop
+from server.live.twins import TWIN_SUFFIX, TwinPoints, Twins
 from server.optim.schedules import Schedule
 from server.problems.base import Array
 from server.problems.nn.deep import DeepProblem
-from server.problems.nn.deep_twin import DeepTwin
 from server.problems.nn.landscape import directions, loss_slice, project, suggested_size
 from server.problems.nn.problem import NetworkProblem
-from server.problems.nn.torch_twin import (
-    TORCH_OPTIMIZERS,
-    TorchTwin,
-    torch_available,
-    torch_optimizer,
-)
+from server.problems.nn.torch_twin import TORCH_OPTIMIZERS, torch_available
 
-TWIN_SUFFIX = "~torch"
 TORCH_MISSING = "unavailable: pip install torch==2.13.0"
 BOUNDARY_GRID = 40
 BOUNDARY_PERIOD = 0.1  # seconds between boundary messages (at most ~10 per second)
@@ -69,17 +64,6 @@ class _Part:
 
     step: int
     values: dict[str, Array]
-
-
-@dataclass
-class _Twin:
-    run: str
-    index: int  # position of its run in race.configs
-    model: TorchTwin | DeepTwin
-    stopped: bool = False
-    first: int = 0  # step of the first buffered point
-    params: list[Array] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
 
 
 class NetworkStream:
@@ -112,7 +96,7 @@ class NetworkStream:
         self._landscape_sent = False
         self._pending: dict[str, list[_Part]] = {}
         self._messages: list[dict[str, Any]] = []
-        self._twins: list[_Twin] | None = None
+        self._twins = Twins(race, problem) if self.torch_ok else None
         self._latest: dict[str, tuple[int, Array]] = {}  # runs moved since the last boundary
         self._boundary_time = -np.inf
 
@@ -142,14 +126,13 @@ class NetworkStream:
         self._emit_boundary()
 
     def advance(self, n: int) -> list[Stop]:
-        if self.torch_ok and self._twins is None:
-            self._twins = self._build_twins()
         if self._landscape is None and self.mlp is not None:
             self._landscape = self._compute_landscape()
             self._queue_landscape()
+        before = self.race.step
         chunks, stops = self.race.advance(n)
-        twin_parts = self._advance_twins()
-        self._collect(chunks, twin_parts)
+        twin_points = self._twins.advance(self.race.step - before) if self._twins else {}
+        self._collect(chunks, twin_points)
         self._widen_landscape()
         if self._clock() - self._boundary_time >= BOUNDARY_PERIOD or self.race.done:
             self._emit_boundary()
@@ -164,6 +147,9 @@ class NetworkStream:
 
     def take_messages(self) -> list[dict[str, Any]]:
         messages, self._messages = self._messages, []
+        if self._twins is not None and self._twins.messages:
+            messages += self._twins.messages
+            self._twins.messages = []
         return messages
 
     def set(
@@ -174,9 +160,8 @@ class NetworkStream:
         noise: float | None,
     ) -> int:
         step = self.race.set(run, hyper=hyper, schedule=schedule, noise=noise)
-        for twin in self._twins or []:
-            if twin.run == run:
-                self._retune(twin, hyper, schedule)
+        if self._twins is not None:
+            self._twins.retune(run, step, hyper, schedule)
         return step
 
     def set_clip(self, clip: float | None) -> int:
@@ -197,78 +182,15 @@ class NetworkStream:
         self.race.reset()
         self._pending = {}
         self._messages = []
-        self._twins = None  # rebuilt from the (possibly changed) configs on the next advance
-
-    # -- twins -----------------------------------------------------------------------------
-
-    def _build_twins(self) -> list[_Twin]:
-        twins = []
-        for i, c in enumerate(self.race.configs):
-            if c.optimizer not in TORCH_OPTIMIZERS:
-                continue
-            model: TorchTwin | DeepTwin
-            if self.deep is not None:
-                model = DeepTwin(self.deep, c.optimizer, c.hyper, c.start, schedule=c.schedule)
-            else:
-                assert self.mlp is not None
-                model = TorchTwin(self.mlp, c.optimizer, c.hyper, c.start, schedule=c.schedule)
-            twin = _Twin(c.id, i, model)
-            twin.params.append(model.params())
-            twin.loss.append(self._twin_loss(model, twin.params[0]))
-            twins.append(twin)
-        heap.settle()  # torch was imported just now, the first time in this process
-        return twins
-
-    def _retune(
-        self, twin: _Twin, hyper: Mapping[str, float] | None, schedule: Schedule | None
-    ) -> None:
-        """Apply a live change to the twin's optimizer from its next update on."""
-        if hyper is not None:
-            _, kwargs = torch_optimizer(self.race.configs[twin.index].optimizer, hyper)
-            for group in twin.model.optimizer.param_groups:
-                group.update(kwargs)
-            twin.model.base_lr = float(kwargs.get("lr", twin.model.base_lr))
-        if schedule is not None:
-            twin.model.schedule = schedule
-
-    def _advance_twins(self) -> dict[str, _Part]:
-        """Bring every twin to its run's step; returns the twins' new points (not yet metered)."""
-        out: dict[str, _Part] = {}
-        for twin in self._twins or []:
-            running = self.race.status[twin.index] is RunStatus.RUNNING
-            target = self.race.step if running else self.race.stopped_at[twin.index]
-            while not twin.stopped and twin.model.count < target:
-                twin.model.update()
-                params = twin.model.params()
-                loss = self._twin_loss(twin.model, params)
-                if not (np.isfinite(loss) and np.isfinite(params).all()):
-                    twin.stopped = True
-                    self._messages.append(_twin_diverged(twin.run, twin.model.count))
-                    break
-                twin.params.append(params)
-                twin.loss.append(loss)
-            if twin.params:
-                out[twin.run + TWIN_SUFFIX] = _Part(
-                    twin.first,
-                    {"params": np.stack(twin.params), "train_loss": np.array(twin.loss)},
-                )
-                twin.params, twin.loss = [], []
-                twin.first = twin.model.count + 1
-        return out
-
-    def _twin_loss(self, model: TorchTwin | DeepTwin, params: Array) -> float:
-        """The training objective at a twin's weights: torch's own for an MLP; for a CNN or RNN
-        ours (``DeepProblem.value``, kept for the metering of the same point)."""
-        if self.deep is not None:
-            return float(self.deep.value(params))
-        return model.loss()
+        if self._twins is not None:  # from the (possibly changed) configs the race restarts with
+            self._twins = Twins(self.race, self.problem)
 
     # -- metrics, projections, boundaries, landscape ----------------------------------------
 
     def _collect(
         self,
         chunks: Mapping[str, Chunk],
-        twins: Mapping[str, _Part] | None = None,
+        twins: Mapping[str, TwinPoints] | None = None,
         unique: bool = False,
     ) -> None:
         """Meter the new points of every run and twin in one batched call and buffer them."""
@@ -278,9 +200,15 @@ class NetworkStream:
                 chunk.step,
                 {"params": chunk.params, "train_loss": chunk.loss, "gnorm": chunk.gnorm},
             )
-        for run, part in (twins or {}).items():
-            part.values["gnorm"] = self._gnorms(part.step, part.values["params"])
-            parts[run] = part
+        for run, points in (twins or {}).items():
+            parts[run] = _Part(
+                points.step,
+                {
+                    "params": points.params,
+                    "train_loss": points.loss,
+                    "gnorm": self._gnorms(points.step, points.params),
+                },
+            )
         if not parts:
             return
         stacked = np.concatenate([p.values["params"] for p in parts.values()])
@@ -318,7 +246,7 @@ class NetworkStream:
         out = np.empty(params.shape[0])
         for row, step in enumerate(range(first, first + params.shape[0])):
             p = params[row : row + 1]
-            g = self.problem.grad(p) if step == 0 else self.problem.grad_batch(p, step)
+            g = self.problem.grad_batch(p, step)  # at step 0 too: update 1's batch
             out[row] = float(np.sqrt(np.sum(g * g)))
         return out
 
@@ -402,16 +330,3 @@ def _join(parts: list[_Part]) -> dict[str, Any]:
         arrays = [p.values[key] for p in parts]
         out[key] = np.ascontiguousarray(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
     return out
-
-
-def _twin_diverged(run: str, step: int) -> dict[str, Any]:
-    return {
-        "type": "event",
-        "run": run + TWIN_SUFFIX,
-        "event": "diverged",
-        "step": step,
-        "message": (
-            f"The torch twin of run '{run}' diverged at step {step}: its values grew too large "
-            "to represent. Try a smaller learning rate."
-        ),
-    }
