@@ -17,6 +17,10 @@ class FieldError(ValueError):
         self.message = message
         self.position = position
 
+    def __reduce__(self) -> tuple[type[FieldError], tuple[str, str, int | None]]:
+        """Pickled with its field (the analysis's worker process raises these)."""
+        return (FieldError, (self.field, self.message, self.position))
+
     def within(self, prefix: str) -> FieldError:
         """The same error with its field nested under ``prefix``."""
         field = f"{prefix}.{self.field}" if self.field else prefix

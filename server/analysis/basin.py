@@ -96,20 +96,35 @@ def basin(body: BasinRequest, cancel: Cancel | None = None) -> dict[str, Any]:
     }
 
 
+def basin_head(p: BasinPlan) -> dict[str, Any]:
+    """The first line of a streamed map: the grid, the minima and the number of rows."""
+    return {"x": p.x, "y": p.y, "minima": [list(m) for m in p.problem.minima], "rows": len(p.y)}
+
+
+def row_blocks(p: BasinPlan, block_cells: int = 4096) -> list[tuple[int, int]]:
+    """The streamed map's blocks of whole grid rows ``[i0, i1)``: about ``block_cells`` cells
+    each, and 8 blocks or more."""
+    n = len(p.y)
+    per_block = max(1, min(block_cells, n * len(p.x) // 8) // len(p.x))
+    return [(i0, min(n, i0 + per_block)) for i0 in range(0, n, per_block)]
+
+
+def basin_rows(p: BasinPlan, i0: int, i1: int, cancel: Cancel | None = None) -> dict[str, Any]:
+    """Grid rows ``i0`` to ``i1`` of the map (``row``: the first one's index)."""
+    minimum, settled = _cells(p, slice(i0, i1), cancel)
+    return {
+        "row": i0,
+        "minimum": minimum.tolist(),
+        "steps": _steps_json(settled),
+        "done": i1 / len(p.y),
+    }
+
+
 def basin_blocks(
     p: BasinPlan, block_cells: int = 4096, cancel: Cancel | None = None
 ) -> Iterator[dict[str, Any]]:
     """The map of a checked :func:`plan` as a head (grid and minima) then blocks of whole
     grid rows (``row``: the first one's index), for streaming."""
-    n = len(p.y)
-    yield {"x": p.x, "y": p.y, "minima": [list(m) for m in p.problem.minima], "rows": n}
-    per_block = max(1, min(block_cells, n * len(p.x) // 8) // len(p.x))  # 8 blocks or more
-    for i0 in range(0, n, per_block):
-        i1 = min(n, i0 + per_block)
-        minimum, settled = _cells(p, slice(i0, i1), cancel)
-        yield {
-            "row": i0,
-            "minimum": minimum.tolist(),
-            "steps": _steps_json(settled),
-            "done": i1 / n,
-        }
+    yield basin_head(p)
+    for i0, i1 in row_blocks(p, block_cells):
+        yield basin_rows(p, i0, i1, cancel)

@@ -1,11 +1,10 @@
 """REST routes of the analysis: basin maps, learning-rate sweeps, tuning.
 
-The work runs in one worker thread, never on the event loop, at a lower priority
-(:mod:`server.priority`), so live sessions keep their pace;
-results are cached by request (the same state gives the same bits). ``POST /api/basin/stream``
-sends the map as NDJSON, a head then blocks of grid rows. Every one of them stops computing when
-its client goes away (the page's Cancel aborts the request): the work checks a flag every 32
-steps and gives the worker thread back.
+The work runs in the analysis's worker process (:mod:`server.analysis.worker`), never in the
+server's own process, so live sessions keep their pace; results are cached by request (the same
+state gives the same bits). ``POST /api/basin/stream`` sends the map as NDJSON, a head then
+blocks of grid rows, one job each. Every one of them stops computing when its client goes away
+(the page's Cancel aborts the request): the job reads its cancel flag every 32 steps.
 """
 
 from __future__ import annotations
@@ -13,30 +12,24 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from server.analysis.basin import basin, basin_blocks, plan
-from server.analysis.batch import Cancel, Cancelled
+from server.analysis.basin import basin_head, plan, row_blocks
+from server.analysis.batch import Cancelled
 from server.analysis.requests import BasinRequest, SweepRequest, TuneRequest
-from server.analysis.sweep import sweep
-from server.analysis.tune import tune
+from server.analysis.worker import POOL, rows, whole
 from server.apischema.analysis import BASIN_STREAM
 from server.jsonenc import ORJSONResponse, dumps
-from server.priority import lower_this_thread
 
-WORK = ThreadPoolExecutor(
-    max_workers=1, thread_name_prefix="gradscape-analysis", initializer=lower_this_thread
-)
 CACHE_SIZE = 32
 GONE = 499  # the status of an answer no one is waiting for (the client closed the request)
 router = APIRouter(prefix="/api", default_response_class=ORJSONResponse)
-T = TypeVar("T")
+Kind = Literal["basin", "sweep", "tune"]
 
 
 class _Cache:
@@ -62,10 +55,6 @@ class _Cache:
 CACHE = _Cache(CACHE_SIZE)
 
 
-async def _in_worker(fn: Callable[[], T]) -> T:
-    return await asyncio.get_running_loop().run_in_executor(WORK, fn)
-
-
 async def _gone(request: Request) -> None:
     """Returns when the client has closed the request (its body is read: what comes next on
     ``receive`` is the disconnect)."""
@@ -73,39 +62,31 @@ async def _gone(request: Request) -> None:
         pass
 
 
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # a Cancelled no one awaits any more
-
-
-async def _unless_gone(request: Request, compute: Callable[[Cancel], bytes]) -> bytes | None:
-    """``compute(cancel)`` in the worker thread; None, with ``cancel()`` turned true so that the
-    work stops, if the client goes away first."""
-    stop = threading.Event()
-    work = asyncio.ensure_future(_in_worker(lambda: compute(stop.is_set)))
+async def _unless_gone(request: Request, kind: Kind, body: str) -> bytes | None:
+    """The JSON of the analysis, from the worker process; None, with the job told to stop, if
+    the client goes away first."""
+    token = POOL.token()
+    work = asyncio.ensure_future(POOL.run(token, whole, kind, body))
     gone = asyncio.ensure_future(_gone(request))
     try:
         await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         gone.cancel()
-        if not work.done():
-            stop.set()
-            work.add_done_callback(_retrieve)
+        if work.done():
+            POOL.release(token)
+        else:
+            work.cancel()  # and the job's flag is raised
     return work.result() if work.done() else None
 
 
-async def _cached(
-    kind: str,
-    body: BaseModel,
-    request: Request,
-    compute: Callable[[Cancel], dict[str, Any]],
-) -> Response:
-    """The JSON of ``compute(cancel)``, computed in the worker thread once per distinct
-    request, and stopped when the client goes away."""
-    key = f"{kind}:{body.model_dump_json()}"
+async def _cached(kind: Kind, body: BaseModel, request: Request) -> Response:
+    """The JSON of the analysis ``kind`` of ``body``, computed once per distinct request and
+    stopped when the client goes away."""
+    text = body.model_dump_json()
+    key = f"{kind}:{text}"
     content = CACHE.get(key)
     if content is None:
-        content = await _unless_gone(request, lambda cancel: dumps(compute(cancel)))
+        content = await _unless_gone(request, kind, text)
         if content is None:
             return Response(status_code=GONE)
         CACHE.put(key, content)
@@ -116,27 +97,25 @@ async def _cached(
 async def basin_map(body: BasinRequest, request: Request) -> Response:
     """Where a run from each cell of a grid ends: the listed minimum's index, -1 none, -2 diverged."""
     plan(body)  # a bad request is answered at once, not after the queue
-    return await _cached("basin", body, request, lambda cancel: basin(body, cancel))
+    return await _cached("basin", body, request)
 
 
 @router.post("/basin/stream", response_class=StreamingResponse, responses={200: BASIN_STREAM})
 async def basin_stream(body: BasinRequest) -> StreamingResponse:
     """The same map as NDJSON lines: the head (x, y, minima, rows), then blocks of rows."""
     checked = plan(body)
-    stop = threading.Event()
+    text = body.model_dump_json()
 
     async def lines() -> AsyncIterator[bytes]:
-        blocks = basin_blocks(checked, cancel=stop.is_set)
+        token = POOL.token()
         try:
-            while True:
-                block = await _in_worker(lambda: next(blocks, None))
-                if block is None:
-                    return
-                yield dumps(block) + b"\n"
+            yield dumps(basin_head(checked)) + b"\n"
+            for i0, i1 in row_blocks(checked):
+                yield await POOL.run(token, rows, text, i0, i1)
         except Cancelled:
             return
-        finally:
-            stop.set()
+        finally:  # the client went away (the generator is closed) or the map is done
+            POOL.cancel(token)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
@@ -144,10 +123,10 @@ async def basin_stream(body: BasinRequest) -> StreamingResponse:
 @router.post("/sweep")
 async def lr_sweep(body: SweepRequest, request: Request) -> Response:
     """Final loss, divergence and steps to tolerance of one run per learning rate."""
-    return await _cached("sweep", body, request, lambda cancel: sweep(body, cancel))
+    return await _cached("sweep", body, request)
 
 
 @router.post("/tune")
 async def tune_all(body: TuneRequest, request: Request) -> Response:
     """Each optimizer tuned with the same budget; the tuned values and the leaderboard."""
-    return await _cached("tune", body, request, lambda cancel: tune(body, cancel))
+    return await _cached("tune", body, request)
