@@ -23,6 +23,7 @@ import numpy as np
 
 from server.analysis.track import Mask
 from server.fastpath import Column, ScalarStep, compile_step, hyper_columns, uniform
+from server.fastpath.render import state_names
 from server.optim.base import Array, Optimizer, State
 from server.optim.schedules import Schedule, learning_rate, parse_schedule
 from server.problems.base import Problem
@@ -79,22 +80,43 @@ class _Columns:
         self.g: list[Column] = [np.array(grad[:, d]) for d in range(grad.shape[1])]
         self.s: list[Column] = fast.columns(state)
         self.h = hyper
+        # The gradient and state columns updated in place (as `m += u` in hand-written numpy):
+        # ("g" | "s", index) per result buffer, None where the update needs two in turn.
+        grads, states = [f"g_{d}" for d in range(len(self.p))], state_names(fast.widths)
+        self.slots: list[tuple[str, int] | None] = [
+            None
+            if name is None
+            else ("g", grads.index(name))
+            if name in grads
+            else ("s", states.index(name))
+            for name in fast.in_place
+        ]
         self._allocate(len(params))
 
     def _allocate(self, n: int) -> None:
         dim = len(self.p)
-        # The point, loss and squared gradient norm of a step, one block (checked at once).
+        # The point, loss and squared gradient norm of a step, one block (checked at once);
+        # two in turn, since a diverged row's point and loss are the step's before.
         self.blocks = np.empty((2, dim + 2, n))
         self.records = [list(block) for block in self.blocks]
-        self.carried = [[np.empty(n) for _ in range(self.fast.carried)] for _ in range(2)]
+        self.carried = [
+            [np.empty(n) if slot is None else None for slot in self.slots] for _ in range(2)
+        ]
         self.work = [np.empty(n) for _ in range(self.fast.buffers)]
         self.turn = 0
+        for slot in self.slots:  # each updated in place: an array of its own
+            if slot is not None:
+                columns, i = self.g if slot[0] == "g" else self.s, slot[1]
+                if not isinstance(columns[i], np.ndarray):
+                    columns[i] = np.full(n, columns[i])
 
     def step(self, hyper: list[Column]) -> tuple[list[Array], Array, Array]:
         """One update of every row: the new point's columns, the loss, the squared gradient
         norm (the lean update's: only whether it is finite matters here)."""
         self.turn ^= 1
-        out = [*self.records[self.turn], *self.carried[self.turn]]
+        out = [*self.records[self.turn]]
+        for buffer, slot in zip(self.carried[self.turn], self.slots, strict=True):
+            out.append(buffer if slot is None else (self.g if slot[0] == "g" else self.s)[slot[1]])
         result: Any = self.fast.columns_fn(self.p, self.g, self.s, hyper, self.work, out)
         new, loss, grad, gnorm, _, state = result
         self.p, self.g, self.s = list(new), list(grad), list(state)

@@ -9,6 +9,7 @@ temporary into reused buffers, so that a step allocates no fresh memory.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,8 +154,9 @@ class Statement:
 
 def render(
     tape: Tape, widths: tuple[int, ...], n_hyper: int, outputs: Outputs, scalar: bool
-) -> tuple[str, int, int]:
-    """Python source of ``step(p, g, s, h, w, o)`` and how many work and result buffers it takes.
+) -> tuple[str, int, int, list[str | None]]:
+    """Python source of ``step(p, g, s, h, w, o)``, how many work and result buffers it takes,
+    and per result buffer the input it may be (see :func:`_in_place`).
 
     Lines no output depends on are left out. The scalar rendering takes no buffers.
     """
@@ -163,17 +165,22 @@ def render(
     texts = [[arg_text(arg, slot, False) for arg, slot in values] for values in outputs]
     buffers, carried = 0, 0
     tail: list[str] = []
+    in_place: list[str | None] = []
     if not scalar:
         buffers, columns = _use_buffers(statements, set(results))
         point, loss, grad, gnorm, updates, flat = texts
         tail = _write_recorded(statements, [*point, *loss, *gnorm])
         kept_out = [*grad, *updates, *flat]
+        inputs: list[str | None] = [f"g_{d}" for d in range(DIM)]
+        inputs += [None] * len(updates) + list(state_names(widths))
+        carried_of = [inputs[i] for i, name in enumerate(kept_out) if name in columns]
         carried = _write_carried(statements, kept_out, columns, 2 + DIM, tail)
         texts[2], texts[4], texts[5] = (
             kept_out[: len(grad)],
             kept_out[len(grad) : len(grad) + len(updates)],
             kept_out[len(grad) + len(updates) :],
         )
+        in_place = _in_place(statements, tail, carried_of, 2 + DIM, texts)
     body = ["def step(p, g, s, h, w=None, o=None):", *unpack(widths, n_hyper)]
     body += [f"    {st.target} = {st.expr}" for st in statements]
     body += tail
@@ -182,7 +189,53 @@ def render(
         f"    return ({', '.join(point)},), {loss[0]}, ({', '.join(grad)},), {gnorm[0]}, "
         f"({', '.join(updates)},), ({', '.join(flat)},)"
     )
-    return "\n".join(body) + "\n", buffers, carried
+    return "\n".join(body) + "\n", buffers, carried, in_place
+
+
+def _in_place(
+    statements: list[Statement],
+    tail: list[str],
+    inputs: list[str | None],
+    first: int,
+    results: list[list[str]],
+) -> list[str | None]:
+    """Per result buffer ``o[first + j]`` (the new value of the input ``inputs[j]``: a gradient
+    or state column, None for the step), that input's name where the caller may pass the
+    input's own array as that buffer, updating it in place as hand-written numpy would: the
+    operation writing the buffer comes after every read of the input, and nothing else
+    returns or copies the input (the writing operation itself may read it, as ``m += u``
+    does). Else None (two buffers in turn, as the engine passes them)."""
+    last_read: dict[str, int] = {}
+    within: dict[str, set[str]] = {}  # value -> the inputs it may be (a `where` passes one on)
+    for i, st in enumerate(statements):
+        for name in st.uses:
+            for source in {name} | within.get(name, set()):
+                last_read[source] = i
+        if st.line.op == "where":
+            within[st.target] = set().union(*({u} | within.get(u, set()) for u in st.uses))
+    returned = {text for values in results for text in values} | {
+        source for values in results for text in values for source in within.get(text, ())
+    }
+    copied = {
+        source
+        for line in tail
+        for token in re.findall(r"\w+", line)
+        for source in {token} | within.get(token, set())
+    }
+    out: list[str | None] = []
+    for j, input_name in enumerate(inputs):
+        buffer = f"out=o[{first + j}])"
+        writer = next((i for i, st in enumerate(statements) if st.expr.endswith(buffer)), None)
+        name = input_name or ""
+        safe = (
+            input_name is not None
+            and writer is not None
+            and last_read.get(name, -1) <= writer  # an elementwise ufunc may write its input
+            and name not in copied
+            and name not in returned
+        )
+        out.append(name if safe else None)
+    return out
 
 
 def state_names(widths: tuple[int, ...]) -> list[str]:

@@ -61,6 +61,9 @@ class ScalarStep:
     """How many ``(N,)`` work buffers ``columns_fn`` takes as its argument ``w``."""
     carried: int
     """How many ``(N,)`` result buffers follow the recorded ones (point, loss, norm) in ``o``."""
+    in_place: list[str | None]
+    """Per result buffer, the input (``g_0``, ``s1_0`` ...) whose own array may be passed as it
+    (the value is then updated in place; the caller owns that array), else None."""
 
     def __init__(
         self,
@@ -86,7 +89,7 @@ class ScalarStep:
             code = self._render("fast step", scalar=True)
             self.__dict__.setdefault("quiet", set(re.findall(r"\b_\w+", code)) <= QUIET)
             self.__dict__.setdefault("fn", self._exec(code, "fast step", "step"))
-        elif attr in ("columns_fn", "buffers", "carried"):
+        elif attr in ("columns_fn", "buffers", "carried", "in_place"):
             code = self._render("column step", scalar=False)
             self.__dict__.setdefault("columns_fn", self._exec(code, "column step", "step"))
         elif attr == "loop_fn":
@@ -100,10 +103,13 @@ class ScalarStep:
 
     def _render(self, kind: str, scalar: bool) -> str:
         n_hyper = len(self.hyper_names)
-        code, buffers, carried = render(self._tape, self.widths, n_hyper, self._outputs, scalar)
+        code, buffers, carried, in_place = render(
+            self._tape, self.widths, n_hyper, self._outputs, scalar
+        )
         if not scalar:
             self.__dict__.setdefault("buffers", buffers)
             self.__dict__.setdefault("carried", carried)
+            self.__dict__.setdefault("in_place", in_place)
         self._sources[kind] = code
         return code
 
