@@ -120,7 +120,7 @@ class ProgressBar:
 
 def export_from_state(args: argparse.Namespace) -> int:
     """Write the race of a URL-hash state as html, csv, json or gif, or as the code that
-    reproduces it (numpy, torch, ipynb), to -o FILE or stdout."""
+    reproduces it (numpy, torch, jax, keras, ipynb), to -o FILE or stdout."""
     from server.export import export_hash
 
     settings = Settings()
@@ -161,7 +161,7 @@ def export(args: argparse.Namespace) -> int:
     args.format = args.format or "json"
     if args.format not in ("json", "csv") or args.output is not None:
         print(
-            "error: --format html|gif|numpy|torch|ipynb and -o need --state '<url hash>'",
+            "error: --format html|gif|numpy|torch|jax|keras|ipynb and -o need --state '<url hash>'",
             file=sys.stderr,
         )
         return 2
@@ -223,8 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export",
         help="export a race (--state '<url hash>') or compute one run offline",
         description="With --state, compute the race of a Gradscape link (the URL, or its hash) "
-        "and write it as html, csv, json or gif, or as code that reproduces it: numpy or torch "
-        "(a standalone script printing the csv) or ipynb (a notebook with both), to -o FILE "
+        "and write it as html, csv, json or gif, or as code that reproduces it: numpy, torch, "
+        "jax (optax) or keras (a standalone script printing the csv; jax and keras leave out, "
+        "on stderr, the runs their library cannot reproduce) or ipynb (a notebook with the "
+        "numpy and torch scripts), to -o FILE "
         "(default stdout; a .py FILE means numpy); a progress bar "
         "goes to stderr when it is a terminal. Without --state, print one run's path as json "
         "or csv from the flags below.",
@@ -242,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.add_argument("--seed", type=int, default=0)
     out.add_argument(
         "--format",
-        choices=["json", "csv", "html", "gif", "numpy", "torch", "ipynb"],
+        choices=["json", "csv", "html", "gif", "numpy", "torch", "jax", "keras", "ipynb"],
         help="with --state: default from -o's extension, else html; without: json",
     )
     out.set_defaults(func=export)

@@ -14,6 +14,8 @@ from server.export.network_torch import network_torch_script
 from server.export.notebook import notebook_bytes
 from server.export.pysource import Unexportable
 from server.export.race_spec import script_race
+from server.export.scripts_jax import jax_script
+from server.export.scripts_keras import keras_script
 from server.export.scripts_numpy import numpy_script
 from server.export.scripts_torch import torch_script
 from server.export.state import MAX_RUNS, ExportState, parse_hash
@@ -26,13 +28,21 @@ MEDIA_TYPES = {
     "gif": "image/gif",
     "numpy": "text/x-python; charset=utf-8",
     "torch": "text/x-python; charset=utf-8",
+    "jax": "text/x-python; charset=utf-8",
+    "keras": "text/x-python; charset=utf-8",
     "ipynb": "application/x-ipynb+json",
 }
-SCRIPTS = ("numpy", "torch", "ipynb")
+SCRIPTS = ("numpy", "torch", "jax", "keras", "ipynb")
 """Formats written as code that reproduces the race (server/export/scripts_*.py, notebook.py)."""
 NETWORK_FORMATS = ("csv", "numpy", "torch", "ipynb")
 """What a network race (an MLP) exports as: its losses, and the scripts that print them."""
-SUFFIXES = {"numpy": "-numpy.py", "torch": "-torch.py", "ipynb": ".ipynb"}
+SUFFIXES = {
+    "numpy": "-numpy.py",
+    "torch": "-torch.py",
+    "jax": "-jax.py",
+    "keras": "-keras.py",
+    "ipynb": ".ipynb",
+}
 FORMATS = tuple(MEDIA_TYPES)
 
 
@@ -59,7 +69,7 @@ def export_state(
     progress: Progress | None = None,
 ) -> ExportFile:
     """Compute the race of ``state`` and write it as ``fmt`` (html, csv, json or gif), or write
-    the code that computes it (numpy, torch, ipynb)."""
+    the code that computes it (numpy, torch, jax, keras, ipynb)."""
     check_format(fmt)
     if state.mode == "network" and fmt in NETWORK_FORMATS:
         return _network(state, fmt, max_steps=max_steps, max_runs=max_runs)
@@ -107,6 +117,10 @@ def _script(state: ExportState, fmt: str, *, max_steps: int, max_runs: int) -> E
             content = numpy_script(race).encode()
         elif fmt == "torch":
             content = torch_script(race).encode()
+        elif fmt == "jax":
+            content = jax_script(race).encode()
+        elif fmt == "keras":
+            content = keras_script(race).encode()
         else:
             content = notebook_bytes(race)
     except Unexportable as exc:

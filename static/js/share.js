@@ -19,13 +19,13 @@ import { formatHash } from './state.js';
 
 /** Longest link the server draws a QR code for (server/routes/share.py, MAX_QR_TEXT). */
 export const QR_MAX = 2000;
-export const EXPORT_FORMATS = ['html', 'csv', 'json', 'gif', 'numpy', 'torch', 'ipynb'];
+export const EXPORT_FORMATS = ['html', 'csv', 'json', 'gif', 'numpy', 'torch', 'jax', 'keras', 'ipynb'];
 /** What a network race exports: its losses per step, and the code that trains it. */
 export const NETWORK_FORMATS = ['csv', 'numpy', 'torch', 'ipynb'];
 const NETWORK_NOTE = 'A network exports its loss per step (CSV) and the code that trains it; its plots export as images below.';
 const OTHER_NOTE = 'Files cover surface races; the plots of this mode export as images below.';
 /** @type {Record<string, string>} The file name's ending per format (the scripts are Python files). */
-export const EXPORT_SUFFIXES = { numpy: '-numpy.py', torch: '-torch.py', ipynb: '.ipynb' };
+export const EXPORT_SUFFIXES = { numpy: '-numpy.py', torch: '-torch.py', jax: '-jax.py', keras: '-keras.py', ipynb: '.ipynb' };
 const LOCAL_HOSTS = ['127.0.0.1', 'localhost', '[::1]', '::1'];
 const TITLE = 'Gradscape: gradient descent, live';
 
@@ -56,7 +56,7 @@ export function embedLink(state, origin, controls, present) {
   return `${origin}/embed${formatHash({ ...sharedState(state), controls, present })}`;
 }
 
-/** @param {AppState} state @param {string} format  html | csv | json | gif | numpy | torch | ipynb */
+/** @param {AppState} state @param {string} format  html | csv | json | gif | numpy | torch | jax | keras | ipynb */
 export function exportLink(state, format) {
   const hash = formatHash(sharedState(state)).slice(1);
   return `/api/export?state=${encodeURIComponent(hash)}&format=${format}`;

@@ -211,8 +211,8 @@ def test_share_dialog_opens_with_the_keyboard_and_shares_this_race(
     assert selected
     # exports: the server's files for this state, and the plots as images by Plotly
     state = gs.evaluate("() => location.hash.slice(1)")
-    names = {"numpy": "-numpy.py", "torch": "-torch.py", "ipynb": ".ipynb"}
-    for fmt in ("html", "csv", "json", "gif", "numpy", "torch", "ipynb"):
+    names = {f: f"-{f}.py" for f in ("numpy", "torch", "jax", "keras")} | {"ipynb": ".ipynb"}
+    for fmt in ("html", "csv", "json", "gif", "numpy", "torch", "jax", "keras", "ipynb"):
         a = gs.locator(f"#export-{fmt}")
         assert a.get_attribute("download") == f"gradscape-race{names.get(fmt, '.' + fmt)}"
         query = parse_qs(urlsplit(a.get_attribute("href") or "").query)
@@ -255,7 +255,7 @@ def test_share_dialog_in_networks_mode_offers_images_not_surface_files(
     expect(gs.locator("#share-dialog")).to_be_visible()
     # an MLP exports its losses and the code that trains it, not the surface files
     expect(gs.locator("#export-links")).to_be_visible()
-    for fmt in ("html", "json", "gif"):
+    for fmt in ("html", "json", "gif", "jax", "keras"):
         expect(gs.locator(f"#export-{fmt}")).to_be_hidden()
     for fmt in ("csv", "numpy", "torch", "ipynb"):
         expect(gs.locator(f"#export-{fmt}")).to_be_visible()
