@@ -6,6 +6,7 @@ from typing import Any
 
 from server.apischema.analysis import BASIN, SWEEP, TUNE
 from server.apischema.backprop import BACKPROP
+from server.apischema.parity import PARITY
 
 JsonSchema = dict[str, Any]
 
@@ -119,5 +120,6 @@ JSON_BODIES: dict[tuple[str, str], JsonSchema] = {
     ("post", "/api/sweep"): SWEEP,
     ("post", "/api/tune"): TUNE,
     ("post", "/api/backprop"): BACKPROP,
+    ("post", "/api/parity"): PARITY,
 }
 """The 200 body of each JSON route this package describes (others keep their own models)."""

@@ -131,11 +131,11 @@ def stepper(plan: Plan, start: Array, lrs: list[float]) -> StepFn:
     def step(k: int, point: Array, grad: Array) -> Array:
         nonlocal opt_vars, params
         kwargs = call.kwargs_at(k + 1, lrs[k])
-        opt_vars[compiled.lr_index] = jnp.asarray(float(kwargs["learning_rate"]))  # type: ignore[arg-type]
+        opt_vars[compiled.lr_index] = np.float64(kwargs["learning_rate"])
         g = grad + l2 * point if l2 else grad
         values = [float(kwargs[name]) for name in compiled.attributes]  # type: ignore[arg-type]
         with _LOCK:  # tracing swaps attributes of the shared optimizer
-            params, opt_vars = compiled.jitted(opt_vars, params, [jnp.asarray(g)], values)
+            params, opt_vars = compiled.jitted(opt_vars, params, [g], values)
         return np.asarray(params[0], dtype=np.float64)
 
     return step

@@ -99,7 +99,7 @@ def stepper(plan: Plan, start: Array, lrs: list[float]) -> StepFn:
     def step(k: int, point: Array, grad: Array) -> Array:
         nonlocal params, state
         values = values_at(plan, k + 1, lrs[k])
-        params, state = jitted(params, state, jnp.asarray(grad), values)
+        params, state = jitted(params, state, grad, values)
         return np.asarray(params, dtype=np.float64)
 
     return step

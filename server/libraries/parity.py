@@ -26,6 +26,8 @@ from server.problems.base import Problem
 from server.problems.nn.torch_twin import TORCH_OPTIMIZERS, torch_available
 
 LIBRARIES = ("torch", "optax", "keras")
+NOTE_STEPS = 1000
+"""The notes' comparison runs stop here: a long request costs one library run, not five."""
 Result = dict[str, Any]
 _log = logging.getLogger(__name__)
 _told: set[str] = set()
@@ -117,9 +119,12 @@ def _library(library: str, run: Run, ours: Array) -> Result:
     runner = _RUNNERS[library]
     lrs = rates(run.schedule, run.hyper["lr"], run.steps)
 
-    def path(p: Plan) -> Array:
+    def path(p: Plan, steps: int = run.steps) -> Array:
         step = runner.stepper(p, run.start, lrs)
-        return follow(run.problem, run.start, run.steps, run.noise, run.seed, step)
+        return follow(run.problem, run.start, steps, run.noise, run.seed, step)
+
+    def variant(p: Plan) -> Array:
+        return path(p, min(run.steps, NOTE_STEPS))
 
     points = path(plan)
     at_defaults = PLANNERS[library](run.optimizer, validate_hyper(run.optimizer, {}), run.scheduled)
@@ -127,8 +132,8 @@ def _library(library: str, run: Run, ours: Array) -> Result:
     notes = [f"{plan.source()} in {_SETTING[library]}"]
     if plan.l2:
         notes.append(f"l2 = {plan.l2!r}: {plan.l2!r}·θ is added to each gradient")
-    notes += variant_notes(plan, path, ours)
-    notes += default_notes(plan, baseline, runner.library_defaults, path, ours)
+    notes += variant_notes(plan, variant, ours)
+    notes += default_notes(plan, baseline, runner.library_defaults, variant, ours)
     notes += _common_notes(run, library, points, ours)
     return {"points": points, "max_diff": max_diff(points, ours), "notes": notes}
 

@@ -155,8 +155,9 @@ SMALL: dict[str, dict[str, int]] = {
     "/api/basin/stream": {"n": 12, "steps": 40},
     "/api/sweep": {"n": 8, "steps": 40, "lrs": 8},
     "/api/tune": {"trials": 4, "n_starts": 2, "steps": 40},
+    "/api/parity": {"steps": 40},  # four libraries and their notes' runs: 40 steps say it all
 }
-"""The most a positive case of an analysis route asks for (a list: its first items)."""
+"""The most a positive case of an analysis route (or parity) asks for (a list: its first items)."""
 
 
 def _small(case: Any) -> Any:
