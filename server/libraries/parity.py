@@ -98,6 +98,18 @@ def _common_notes(run: Run, library: str, points: Array, ours: Array) -> list[st
     return notes
 
 
+def _decay_note(optimizer: str, weight_decay: float, d: float, steps: int) -> str:
+    """torch's Adam ``weight_decay`` is L2 in the gradient, AdamW's is decoupled."""
+    coupled = optimizer == "adam"
+    this, that = ("Adam", "AdamW") if coupled else ("AdamW", "Adam")
+    kind = "L2 in the gradient (g + λθ)" if coupled else "decoupled (θ ← θ − γλθ)"
+    return (
+        f"torch.optim.{this}'s weight_decay is {kind}, not torch.optim.{that}'s: with "
+        f"torch.optim.{that}(weight_decay={weight_decay!r}) the path differs from ours by {d:.3g} "
+        f"after {steps} steps"
+    )
+
+
 def _torch(run: Run, ours: Array) -> Result:
     if run.optimizer not in TORCH_OPTIMIZERS:
         return {"unavailable": f"torch.optim has no counterpart of {run.optimizer!r}."}
@@ -105,6 +117,12 @@ def _torch(run: Run, ours: Array) -> Result:
     step = torch_run.stepper(run.optimizer, run.hyper, run.start, lrs)
     points = follow(run.problem, run.start, run.steps, run.noise, run.seed, step)
     notes = [f"{torch_run.describe(run.optimizer, run.hyper)} in float64"]
+    other = {"adam": "adamw", "adamw": "adam"}.get(run.optimizer)
+    if other is not None and run.hyper["weight_decay"] != 0.0:
+        steps = min(run.steps, NOTE_STEPS)
+        step = torch_run.stepper(other, run.hyper, run.start, lrs)
+        d = max_diff(follow(run.problem, run.start, steps, run.noise, run.seed, step), ours)
+        notes.append(_decay_note(run.optimizer, run.hyper["weight_decay"], d, steps))
     return {
         "points": points,
         "max_diff": max_diff(points, ours),

@@ -7,6 +7,7 @@ conformance tests use); a schedule sets ``param_groups[0]["lr"]`` before each up
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,6 +16,7 @@ from server.libraries.follow import StepFn
 from server.optim.base import Array
 from server.problems.nn.torch_twin import torch_optimizer
 
+_LOCK = threading.Lock()
 INSTALL = "torch is not installed on this server (pip install torch)."
 
 
@@ -31,7 +33,18 @@ def stepper(name: str, hyper: Mapping[str, float], start: Array, lrs: list[float
         if lrs is not None:
             opt.param_groups[0]["lr"] = lrs[k]
         p.grad = torch.from_numpy(grad)
-        opt.step()
+        if k == 0:
+            # The state is made at the first step, its scalars (NAdam's mu_product) in torch's
+            # default dtype: float32 unless it is float64 then (1.5e-8 off in one NAdam step).
+            with _LOCK:
+                before = torch.get_default_dtype()
+                torch.set_default_dtype(torch.float64)
+                try:
+                    opt.step()
+                finally:
+                    torch.set_default_dtype(before)
+        else:
+            opt.step()
         return np.asarray(p.detach().numpy(), dtype=np.float64).copy()
 
     return step

@@ -95,10 +95,11 @@ def test_a_library_that_fails_is_reported_not_raised(
          "schedule": {"name": "step", "step_size": 5, "gamma": 0.5}},
         {"expression": "sin(x)*cos(y) + 0.1*(x^2+y^2)", "optimizer": "lion", "steps": 30,
          "hyper": {"lr": 0.01, "weight_decay": 0.1}},
+        {"surface": "himmelblau", "optimizer": "nadam", "hyper": {"lr": 0.05}, "steps": 100},
         {"surface": "saddle", "optimizer": "sgd", "hyper": {"lr": 0.6}, "start": [1.0, 1.0],
          "steps": 500},
     ],
-    ids=["rprop", "momentum-schedule-noise", "lion-formula", "sgd-diverges"],
+    ids=["rprop", "momentum-schedule-noise", "lion-formula", "nadam-torch", "sgd-diverges"],
 )  # fmt: skip
 def test_answers_keep_the_schema(client: TestClient, body: dict[str, Any]) -> None:
     out = client.post("/api/parity", json=body).json()
