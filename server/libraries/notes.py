@@ -39,8 +39,9 @@ def _differs(run: Runner, plan: Plan, ours: Array) -> str:
     return f"the path differs from ours by {d:.3g} after {steps} steps"
 
 
-def _short(call: Call) -> str:
-    return call.name.split(".")[0].capitalize().replace("Optax", "optax")
+def _owner(call: Call) -> str:
+    """``Keras' `` or ``optax's ``."""
+    return "Keras'" if call.name.startswith("keras.") else "optax's"
 
 
 def _value(arg: Arg | None) -> Value:
@@ -81,9 +82,12 @@ def default_notes(
                 lead += f"; Gradscape's {plan.optimizer} defaults to {arg.ours}={ours_default!r}"
             passed = arg.value.text if arg is not None and isinstance(arg.value, PerStep) else None
             shown = passed if passed is not None else repr(_value(arg))
+            if passed is None and _same(default, _value(arg)):
+                notes.append(f"{lead}; this run passes {name}={shown}, the same value.")
+                continue
             lead += f"; we pass {name}={shown}"
             variant = plan.replace_call(i, call.with_arg(name, default))
-            notes.append(f"{lead}. With {_short(call)}'s default {_differs(run, variant, ours)}.")
+            notes.append(f"{lead}. With {_owner(call)} default {_differs(run, variant, ours)}.")
     return notes
 
 

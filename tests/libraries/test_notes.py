@@ -126,3 +126,14 @@ def test_keras_weight_decay_is_adamw_and_our_l2_goes_into_the_gradient(
     assert _measured(torch_note) == pytest.approx(
         diff(ours("adamw", hyper, steps=STEPS), ours("adam", hyper, steps=STEPS)), rel=1e-2
     )
+
+
+def test_a_default_the_run_already_uses_is_named_not_measured(client: TestClient) -> None:
+    body = {"surface": "beale", "optimizer": "lion", "hyper": {"lr": 0.001}, "steps": 20}
+    keras = client.post("/api/parity", json=body).json()["libraries"]["keras"]
+    (note,) = [n for n in keras["notes"] if "defaults to learning_rate=0.001" in n]
+    assert note.endswith("this run passes learning_rate=0.001, the same value.")
+    body["hyper"] = {"lr": 0.002}
+    keras = client.post("/api/parity", json=body).json()["libraries"]["keras"]
+    (note,) = [n for n in keras["notes"] if "defaults to learning_rate=0.001" in n]
+    assert "With Keras' default the path differs from ours by" in note
