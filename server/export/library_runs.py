@@ -9,7 +9,8 @@ change of a number needs no new optimizer and keeps its state. A run the library
 reproduce is left out of the CSV, and the script says why on stderr: its optimizer (or a setting
 it takes, at the start or after a live change) has no exact counterpart in the library, or a live
 change alters the calls themselves (a momentum switched on adds a trace to optax's chain, and
-Keras branches on momentum when it builds its step), which no state carries across.
+Keras' SGD builds its momentum variables only for a non-zero momentum), which no state carries
+across.
 
 The gradient is the problem's closed form, written out as the numpy script writes it, with the
 same noise draws (``default_rng([seed, run])``): the library steps the optimizer, the rest is
@@ -46,8 +47,13 @@ class LibraryRun:
     skipped: str | None  # why the library cannot reproduce it
 
 
+def same_calls(a: Plan, b: Plan) -> bool:
+    """Whether ``b`` is ``a`` with other numbers (one jitted step, one state, serves both)."""
+    return skeleton(a) == skeleton(b)
+
+
 def library_runs(
-    race: ScriptRace, plan_of: PlanFn, library: str, static: frozenset[str] = frozenset()
+    race: ScriptRace, plan_of: PlanFn, library: str, same: Callable[[Plan, Plan], bool] = same_calls
 ) -> list[LibraryRun]:
     """Each run's plans over its timeline, or the reason it is left out."""
     out = []
@@ -67,7 +73,7 @@ def library_runs(
                 after = "" if first == 1 else f" (after its live change at step {first})"
                 skipped = f"{plan.reason}{after}"
                 break
-            if segments and skeleton(plan, static) != skeleton(segments[0].plan, static):
+            if segments and not same(segments[0].plan, plan):
                 skipped = (
                     f"its live change at step {first} changes the {library} calls themselves "
                     f"({segments[0].plan.source()} -> {plan.source()}), which no optimizer "

@@ -28,7 +28,7 @@ from server.export.race_spec import ScriptRace, literal
 from server.export.scripts_numpy import About, header
 from server.libraries.keras_plan import keras_plan
 from server.libraries.keras_run import STATIC
-from server.libraries.plan import Arg, PerStep, Plan, traced
+from server.libraries.plan import Arg, PerStep, Plan, skeleton, traced
 
 IMPORTS = """
 from __future__ import annotations
@@ -63,26 +63,29 @@ class Stepper:
         self.lr_index = next(i for i, p in enumerate(paths) if p.endswith("/learning_rate"))
         self.params = [jnp.asarray(start)]
         self.names = names = run["traced"]
+        self.fixed = run["fixed"]  # numbers Keras branches on: a new value traces the step again
 
-        def update(variables, params, grads, numbers):
-            saved = [getattr(optimizer, name) for name in names]
-            for name, value in zip(names, numbers):
+        def update(variables, params, grads, numbers, fixed):
+            values = [*zip(names, numbers), *fixed]
+            saved = [(name, getattr(optimizer, name)) for name, _ in values]
+            for name, value in values:
                 setattr(optimizer, name, value)  # read while the step is traced
             try:
                 return optimizer.stateless_apply(variables, grads, params)
             finally:
-                for name, value in zip(names, saved):
+                for name, value in saved:
                     setattr(optimizer, name, value)
 
-        self.update = jax.jit(update)
+        self.update = jax.jit(update, static_argnums=4)
 
     def __call__(self, grad, point, numbers):
         if numbers["l2"]:
             grad = grad + numbers["l2"] * point  # our coupled weight_decay: L2 in the gradient
         self.variables[self.lr_index] = jnp.asarray(numbers["learning_rate"])
-        numbers = [numbers[name] for name in self.names]
+        fixed = tuple((name, numbers[name]) for name in self.fixed)
+        traced = [numbers[name] for name in self.names]
         self.params, self.variables = self.update(
-            self.variables, self.params, [jnp.asarray(grad)], numbers
+            self.variables, self.params, [jnp.asarray(grad)], traced, fixed
         )
         return np.asarray(self.params[0], dtype=np.float64)
 '''
@@ -90,12 +93,30 @@ class Stepper:
 
 def _values(plan: Plan) -> str:
     """The numbers of each update; ``l2`` too, which a live weight_decay changes."""
-    return values_lambda(plan, lambda i, a: a.name, STATIC, (f"'l2': {literal(float(plan.l2))}",))
+    more = (f"'l2': {literal(float(plan.l2))}",)
+    return values_lambda(plan, lambda i, a: a.name, frozenset(), more)
 
 
 def _traced(plan: Plan) -> tuple[str, ...]:
+    """The numbers set on the optimizer as traced values (the rate is its variable)."""
     (call,) = plan.calls
     return tuple(a.name for a in call.args if traced(a, STATIC) and a.name != "learning_rate")
+
+
+def _fixed(plan: Plan) -> tuple[str, ...]:
+    """The numbers Keras branches on in Python (momentum): set as they are, and the step is
+    traced again when one changes."""
+    (call,) = plan.calls
+    return tuple(a.name for a in call.args if a.name in STATIC and traced(a))
+
+
+def _same(a: Plan, b: Plan) -> bool:
+    """One optimizer serves both: the same calls, and each number Keras branches on zero in
+    both or in neither (a momentum switched on or off needs variables it did not build)."""
+    (ca,), (cb,) = a.calls, b.calls
+    return skeleton(a) == skeleton(b) and all(
+        bool(ca.constant_kwargs()[n]) == bool(cb.constant_kwargs()[n]) for n in _fixed(a)
+    )
 
 
 def _make(lr: LibraryRun) -> str:
@@ -119,12 +140,13 @@ def _extra(lr: LibraryRun) -> list[str]:
     return [
         f"        'make': keras_{lr.run.id},",
         f"        'traced': {literal(_traced(plan))},",
+        f"        'fixed': {literal(_fixed(plan))},",
     ]
 
 
 def keras_script(race: ScriptRace) -> str:
     """The script's text (FieldError on ``run`` if Keras can reproduce none of the runs)."""
-    runs = library_runs(race, keras_plan, "Keras", STATIC)
+    runs = library_runs(race, keras_plan, "Keras", _same)
     if all(r.skipped for r in runs):
         why = "; ".join(f"run {r.run.id}: {r.skipped}" for r in runs)
         raise FieldError("run", f"Keras can reproduce none of these runs ({why})")

@@ -134,11 +134,17 @@ def test_live_changes_and_decay_are_followed_by_both(
 
 
 def test_a_live_change_the_library_cannot_follow_leaves_the_run_out_and_says_why() -> None:
-    # Keras builds SGD's step from its momentum: a momentum changed live is not followed
-    text = export_hash(CASES["formula"], "keras", max_steps=LIMIT).content.decode()
-    assert "('a', 'momentum', 'its live change at step 50 changes" in text
-    jax = export_hash(CASES["formula"], "jax", max_steps=LIMIT).content.decode()
-    assert "'a'" in jax.split("SKIPPED = ")[0]  # optax's trace takes the new momentum
+    # a momentum switched on live adds optax's trace, and variables Keras' SGD did not build
+    state = "#surface=booth&steps=80&run=sgd,lr:0.01&run=adam,lr:0.1&chg=a,20,momentum:0.9"
+    for fmt in PLANS:
+        text = export_hash(state, fmt, max_steps=LIMIT).content.decode()
+        skipped = text.split("SKIPPED = ")[1]
+        assert "('a', 'sgd', 'its live change at step 20 changes" in skipped, fmt
+        assert "'b'" not in skipped and "'id': 'b'" in text
+    # a momentum changed from one non-zero value to another is followed by both (CASES formula)
+    for fmt in PLANS:
+        text = export_hash(CASES["formula"], fmt, max_steps=LIMIT).content.decode()
+        assert "'id': 'a'" in text and "('a'," not in text.split("SKIPPED = ")[1]
 
 
 def test_refused_when_no_run_can_be_reproduced_and_for_networks() -> None:
