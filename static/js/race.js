@@ -24,6 +24,8 @@
 /** @typedef {{hyper?: Record<string, unknown>, schedule?: unknown, noise?: number}} LiveChange */
 
 const SET_INTERVAL_MS = 100;
+/** Messages about the race in progress: between a new `start` and its ack, the old race's. */
+const OF_A_RACE = new Set(['frame', 'status', 'event', 'ack', 'internals', 'dataset', 'boundary', 'landscape', 'view']);
 /** The most steps one `step` message may ask for. */
 const MAX_STEP_N = 10_000;
 
@@ -58,6 +60,8 @@ export class Race {
     /** @type {Map<string, string>} runs that stopped, and why */
     this.stopped = new Map();
     this.lastFrameAt = 0;
+    /** a `start` was sent and not acked yet */
+    this.awaitingStart = false;
   }
 
   /**
@@ -75,6 +79,7 @@ export class Race {
     this.stopped.clear();
     this.playing = true;
     this.clock = 'idle';
+    this.awaitingStart = true;
     this.connection.send(message);
   }
 
@@ -213,6 +218,11 @@ export class Race {
 
   /** @param {any} msg  one server message */
   receive(msg) {
+    // Until the server acks the new start, what it sends of a race is still the old race's.
+    if (this.awaitingStart && OF_A_RACE.has(msg?.type)) {
+      if (msg.type !== 'ack' || msg.of !== 'start') return;
+      this.awaitingStart = false;
+    }
     // Frames wait for the drawing clock (RunStore.queueFrame); anything else may refer to their
     // points, so it finds them applied.
     if (msg?.type !== 'frame') this.store.applyQueued(true);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -11,7 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, WebSocket, expect
+from playwright.sync_api import Browser, Locator, Page, WebSocket, WebSocketRoute, expect
 
 from .conftest import SCREENSHOTS, Server, Watch, free_port
 
@@ -476,7 +477,10 @@ def test_eight_runs_stream_with_extend_traces_not_replots(
     replots = (
         calls.get("contour:react", {"n": 0})["n"] + calls.get("contour:newPlot", {"n": 0})["n"]
     )
-    assert ext["n"] > 20 and replots <= 5, (ext["n"], replots)  # a loaded machine paints fewer frames
+    assert ext["n"] > 20 and replots <= 5, (
+        ext["n"],
+        replots,
+    )  # a loaded machine paints fewer frames
     stamps = ext["at"]
     span = (stamps[-1] - stamps[0]) / 1000
     quarter = len(stamps) // 4
@@ -587,3 +591,67 @@ def test_reconnects_after_the_server_drops(page: Page, watch: Watch, browser: Br
         assert math.isclose(after[0]["x"][0], -1.5)
     finally:
         own.stop()
+
+
+def test_frames_of_the_old_race_after_a_new_start_are_not_drawn(gs: Page, base_url: str) -> None:
+    """Frames the server sent before it read a new `start` belong to the old race (seen under
+    load: a network race's frames drawn after switching mode); the page ignores them until the
+    start's ack. The route sends such a frame, and an event, to the page just after the new start."""
+    old = "diverged in the old race"
+    next_step = {"a": 0}
+    starts: list[str] = []
+
+    def handler(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            m = json.loads(text)
+            part = m["runs"].get("a") if m.get("type") == "frame" else None
+            if part and "x" in part:
+                next_step["a"] = part["step"] + len(part["x"])
+            ws.send(text)
+
+        def from_page(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            if json.loads(text).get("type") == "start":
+                starts.append(text)
+                if len(starts) == 2:
+                    stale = {
+                        "step": next_step["a"],
+                        "x": [4.5],
+                        "y": [4.5],
+                        "loss": [1e6],
+                        "gnorm": [1.0],
+                    }
+                    ws.send(json.dumps({"type": "frame", "runs": {"a": stale}}))
+                    event = {"type": "event", "run": "a", "event": "diverged", "message": old}
+                    ws.send(json.dumps({**event, "step": next_step["a"]}))
+            server.send(text)
+
+        server.on_message(from_server)
+        ws.on_message(from_page)
+
+    gs.route_web_socket("**/ws", handler)
+    open_page(
+        gs,
+        base_url,
+        "#surface=himmelblau&seed=0&steps=400&speed=60&run=adam,lr:0.05&run=sgd,lr:0.01",
+    )
+    wait_grown(gs, 2, 10)
+    gs.select_option("#surface-select", "booth")
+    gs.wait_for_function("() => location.hash.includes('surface=booth')")
+    wait_grown(gs, 2, 30)
+    assert len(starts) == 2
+    a = paths(gs)[0]
+    assert 4.5 not in a["x"], "a point of the old race was drawn in the new one"
+    losses = gs.evaluate(
+        "() => document.getElementById('loss-chart').data.flatMap(t => Array.from(t.y || []))"
+    )
+    assert max(v for v in losses if v is not None) < 1e6
+    # nor is run a of the new race stopped by the old one's event
+    shown = (
+        "() => document.body.innerText + JSON.stringify(document.getElementById('contour').data)"
+    )
+    assert old not in gs.evaluate(shown)
+    wait_grown(gs, 2, 60)
