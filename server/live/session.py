@@ -334,6 +334,7 @@ class Session:
             if self._requested:
                 n, self._requested = self._requested, 0
                 await self._advance(n)
+                self._flush()  # a start applied while the advance waited: its ack goes first
                 self._send_frame()
                 self.status()
                 self._flush()
@@ -342,6 +343,7 @@ class Session:
                 race = self.race
                 if self.clock.running and race is not None:
                     await self._advance(self.pace.cap(self.clock.due(race.step, loop.time())))
+                    self._flush()
                     self._send_frame()
 
     def _advance_light(self, n: int) -> None:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from server.engine import Race, RunConfig
-from server.live import network_stream
+from server.live import network_stream, twins
 from server.optim.registry import validate_hyper
 from server.problems.nn.problem import NetworkConfig, NetworkProblem
 
@@ -173,6 +173,7 @@ def test_live_set_on_a_network_run_is_acked_and_applies_from_its_step(
 
 def test_torch_twins_match_ours_through_a_live_set(client: TestClient) -> None:
     pytest.importorskip("torch")
+    twins.torch_ready(wait=True)  # else the twins start late (test_twins_late.py): not this test
     network = {**NETWORK, "torch": True}
     runs = [*RUNS, {"id": "l", "optimizer": "lion", "hyper": {"lr": 0.001}}]
     with connect(client) as ws:
