@@ -33,8 +33,9 @@ hyperparameters among them) keeps the deterministic coverage phase within the ti
 
 @pytest.mark.timeout(600)  # 1-2 minutes on a quiet machine; 10 on one running 15 jobs
 def test_schemathesis_finds_no_mismatch(server_url: str) -> None:
-    # The first POST /api/parity imports torch, which on a loaded machine can take longer than
-    # the response-time check allows; that one-off cost is paid before the run.
+    # The first POST /api/parity imports torch, jax, optax and keras (and compiles their steps),
+    # which on a loaded machine can take longer than the response-time check allows; that
+    # one-off cost is paid before the run.
     httpx.post(f"{server_url}/api/parity", json={"surface": "booth", "steps": 2}, timeout=120)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     command = [
