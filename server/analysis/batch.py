@@ -104,19 +104,29 @@ class _Columns:
         ]
         self.work = [np.empty(n) for _ in range(self.fast.buffers)]
         self.turn = 0
+        own: list[Array | None] = []
         for slot in self.slots:  # each updated in place: an array of its own
             if slot is not None:
                 columns, i = self.g if slot[0] == "g" else self.s, slot[1]
                 if not isinstance(columns[i], np.ndarray):
                     columns[i] = np.full(n, columns[i])
+                own.append(columns[i])
+            else:
+                own.append(None)
+        # The result buffers of each turn (an array updated in place is the same every step).
+        self.outs = [
+            [
+                *self.records[t],
+                *(b if a is None else a for a, b in zip(own, self.carried[t], strict=True)),
+            ]
+            for t in range(2)
+        ]
 
     def step(self, hyper: list[Column]) -> tuple[list[Array], Array, Array]:
         """One update of every row: the new point's columns, the loss, the squared gradient
         norm (the lean update's: only whether it is finite matters here)."""
         self.turn ^= 1
-        out = [*self.records[self.turn]]
-        for buffer, slot in zip(self.carried[self.turn], self.slots, strict=True):
-            out.append(buffer if slot is None else (self.g if slot[0] == "g" else self.s)[slot[1]])
+        out = self.outs[self.turn]
         result: Any = self.fast.columns_fn(self.p, self.g, self.s, hyper, self.work, out)
         new, loss, grad, gnorm, _, state = result
         self.p, self.g, self.s = list(new), list(grad), list(state)
