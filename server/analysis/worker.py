@@ -4,7 +4,8 @@ loop that paces the live sessions.
 A worker *thread* of the server shares the GIL with the event loop, and takes it back between
 its numpy calls, hundreds of times a step. Preempted while holding it (as a niced thread on a
 busy 2-core machine often is), it stalls the loop and every session's frames with it: during a
-map the p99 frame interval was 190-310 ms where it was 50-65 ms without one (load 8-10). One
+map the p99 frame interval was 189-270 ms, against 78-195 ms without one (load 3.5-6; 275-313
+ms with the thread not niced, load 9-10). In this process: 43-46 ms, against 40-41 (load 5.5). One
 child process, spawned at first use and niced by ``BACKGROUND_NICENESS``, does the work instead:
 it shares no lock with the loop, and the scheduler runs the loop first.
 
