@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,22 @@ SURFACE = "quadratic"
 PARAMS = {"kappa": 4.0, "angle": 30.0}
 START = (3.0, -2.0)
 RUNNERS: dict[str, Any] = {"optax": optax_run, "keras": keras_run}
+STEPS = 50
+Update = Callable[[int, np.ndarray, np.ndarray, dict[str, Any]], np.ndarray]
+
+
+def formula(update: Update, start: tuple[float, float] = START) -> np.ndarray:
+    """The path of a numpy update ``update(t, θ, g, state) -> θ'`` (t from 1) on the problem."""
+    problem = build_surface(SURFACE, dict(PARAMS)).problem
+    state: dict[str, Any] = {}
+    return follow(
+        problem,
+        np.array(start),
+        STEPS,
+        0.0,
+        0,
+        lambda k, p, g: update(k + 1, p, g, state),
+    )
 
 
 def ours(

@@ -4,7 +4,6 @@ reason states (a few lines of numpy here) and not ours, or the library lacks the
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,27 +17,11 @@ from server.libraries.plan import Arg, Call, Plan, Unavailable, rate
 from server.libraries.torch_run import stepper as torch_stepper
 from server.optim.registry import validate_hyper
 from server.problems.factory import build_surface
-from tests.libraries.paths import PARAMS, START, SURFACE, diff, ours, theirs
+from tests.libraries.paths import PARAMS, START, STEPS, SURFACE, diff, formula, ours, theirs
 
 pytestmark = pytest.mark.skipif(
     not (optax_run.available() and keras_run.available()), reason="optax and keras are needed"
 )
-STEPS = 50
-Update = Callable[[int, np.ndarray, np.ndarray, dict[str, Any]], np.ndarray]
-
-
-def formula(update: Update, start: tuple[float, float] = START) -> np.ndarray:
-    """The path of a numpy update ``update(t, θ, g, state) -> θ'`` (t from 1) on the problem."""
-    problem = build_surface(SURFACE, dict(PARAMS)).problem
-    state: dict[str, Any] = {}
-    return follow(
-        problem,
-        np.array(start),
-        STEPS,
-        0.0,
-        0,
-        lambda k, p, g: update(k + 1, p, g, state),
-    )
 
 
 def plan(library: str, name: str, *args: Arg) -> Plan:

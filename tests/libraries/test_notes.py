@@ -16,8 +16,7 @@ from server.libraries.parity import NOTE_STEPS, plan_for
 from server.libraries.plan import Arg, Call, Plan
 from server.optim.schedules import parse_schedule
 from server.settings import Settings
-from tests.libraries.paths import PARAMS, SURFACE, diff, ours, theirs
-from tests.libraries.test_claims import formula
+from tests.libraries.paths import PARAMS, SURFACE, diff, formula, ours, theirs
 
 pytestmark = pytest.mark.skipif(
     not (optax_run.available() and keras_run.available()), reason="optax and keras are needed"
