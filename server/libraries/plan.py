@@ -136,10 +136,15 @@ def traced(arg: Arg, static: frozenset[str] = frozenset()) -> bool:
     )
 
 
+TRACED = "<traced>"
+"""A traced value's place in a skeleton: not None, which a keyword may also be (optax.sgd's
+momentum=None, its default, is another step than a traced momentum)."""
+
+
 def skeleton(plan: Plan, static: frozenset[str] = frozenset()) -> tuple[object, ...]:
     """``plan`` with its traced values left out: plans with one skeleton share a compiled step."""
     return tuple(
-        (c.name, tuple((a.name, None if traced(a, static) else a.value) for a in c.args))
+        (c.name, tuple((a.name, TRACED if traced(a, static) else a.value) for a in c.args))
         for c in plan.calls
     )
 
