@@ -62,6 +62,7 @@ export class SequenceView {
     /** @type {RunLegend[]} */
     this.legends = [];
     this.pending = false;
+    new ResizeObserver(() => this.schedule()).observe(predictionPlot);
   }
 
   /**
