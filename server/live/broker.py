@@ -166,9 +166,8 @@ class InProcessBroker:
         if len(room.local.viewers) >= max_viewers:
             raise full_room(room.code, max_viewers)
         room.local.add(viewer)
-        key = f"v{next(_viewer_ids)}"
-        presenter = room.presenter
-        viewer.on_answer = lambda value: presenter.answer(key, value)
+        viewer.key = f"v{next(_viewer_ids)}"
+        viewer.on_answer = room.presenter.answer
         greeting = {**room.info(), "role": "viewer"}
         return [dumps_text(greeting), *room.presenter.history.encoded()]
 

@@ -165,8 +165,8 @@ class RedisBroker:
                 break
         if missed is None:
             raise Refused(CloseCode.TRY_AGAIN_LATER, "room too busy", BUSY)
-        viewer_key = f"{self.worker}-{id(viewer):x}"
-        viewer.on_answer = lambda value: self.background(self._answer(code, viewer_key, value))
+        viewer.key = f"{self.worker}-{id(viewer):x}"
+        viewer.on_answer = lambda who, value: self.background(self._answer(code, who, value))
         greeting = {"type": "room", "code": code, "url": room["url"], "viewers": viewers + 1}
         return [dumps_text({**greeting, "role": "viewer"}), *history, *missed]
 

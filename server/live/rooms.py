@@ -15,6 +15,7 @@ change at once, later ones coalesced), always ending on the true count (:class:`
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -31,13 +32,28 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a le
 CODE_LENGTH = 6
 VIEWER_QUEUE = 256  # messages: about 8 s of frames at 30 per second
 ANSWER_RATE, ANSWER_BURST = 2.0, 5  # a viewer's answers per second, and burst
+VIEWER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+"""A page's own name for its viewer, sent with its answers: a reconnected page replaces its
+answer instead of adding one (a random token; the first one a connection sends stays its own)."""
 NOTIFY_INTERVAL = 0.25  # s between two viewer counts sent to the presenter
 
 
 class Viewer:
     """One read-only connection: its outbox, bounded, and whether and why it ended."""
 
-    __slots__ = ("bucket", "ended", "gone", "lagging", "limit", "on_answer", "out", "wake", "ws")
+    __slots__ = (
+        "answered",
+        "bucket",
+        "ended",
+        "gone",
+        "key",
+        "lagging",
+        "limit",
+        "on_answer",
+        "out",
+        "wake",
+        "ws",
+    )
 
     def __init__(self, ws: WebSocket, send_timeout: float, limit: int = VIEWER_QUEUE) -> None:
         self.ws = ws
@@ -47,7 +63,9 @@ class Viewer:
         self.ended = False  # no more messages will be offered; send what is queued, then stop
         self.lagging = False  # ended because it could not keep up
         self.gone = False  # the viewer disconnected
-        self.on_answer: Callable[[object], None] | None = None  # set by the broker on joining
+        self.on_answer: Callable[[str, object], None] | None = None  # set by the broker on joining
+        self.key = ""  # whose answer this is: the connection's, set by the broker on joining ...
+        self.answered = False  # ... or, named in its first answer, the viewer's across reconnects
         self.bucket = TokenBucket(ANSWER_RATE, ANSWER_BURST)
 
     def start(self, first: list[str]) -> None:
@@ -110,8 +128,13 @@ class Viewer:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:
             return
-        if isinstance(msg, dict) and msg.get("type") == "answer" and "value" in msg:
-            self.on_answer(msg["value"])
+        if not (isinstance(msg, dict) and msg.get("type") == "answer" and "value" in msg):
+            return
+        token = msg.get("viewer")
+        if not self.answered and isinstance(token, str) and VIEWER_TOKEN.fullmatch(token):
+            self.key = f"t-{token}"
+        self.answered = True
+        self.on_answer(self.key, msg["value"])
 
 
 class LocalRoom:

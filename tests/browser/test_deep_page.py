@@ -76,6 +76,11 @@ def wait_for(page: Page, done: Callable[[], bool], timeout: float = 20.0) -> Non
         page.wait_for_timeout(50)
 
 
+def drawn_in_full(drawn: list[dict[str, Any]], points: int = 151) -> set[str]:
+    """The runs whose trace holds every point."""
+    return {t["run"] for t in drawn if len(t["y"]) == points}
+
+
 def fits_the_phone(page: Page) -> None:
     """Once the plots have followed the narrower window, nothing scrolls sideways."""
     page.wait_for_function("() => document.documentElement.scrollWidth <= 390", timeout=5000)
@@ -141,8 +146,8 @@ def test_digits_cnn_race_shows_filters_confusion_and_predictions_from_the_server
         assert len(twin) == 151
         assert max(abs(x - y) for x, y in zip(ours, twin, strict=True)) < 1e-8
     # the chart takes its turn at most ten times a second: wait for it to have drawn the last frame
-    wait_for(gs, lambda: all(len(t["y"]) == 151 for t in traces(gs, "net-loss-chart", "torch")))
-    assert {t["run"] for t in traces(gs, "net-loss-chart", "torch")} == {"a~torch", "b~torch"}
+    twins = {"a~torch", "b~torch"}
+    wait_for(gs, lambda: drawn_in_full(traces(gs, "net-loss-chart", "torch")) == twins)
 
     gs.locator("#deep-run").select_option("b")
     theirs = last_view_of(wire, "b")["runs"]["b"]

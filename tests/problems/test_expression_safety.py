@@ -306,7 +306,7 @@ def test_fuzz_token_soups(tokens: list[str], gap: str) -> None:
     survive(gap.join(tokens))
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=500)
 @given(python_like())
 def test_fuzz_python_like_trees(text: str) -> None:
     survive(text)

@@ -17,6 +17,15 @@ async def answers(presenter: ClientConnection, count: int) -> Msg:
     return await until(presenter, lambda m: m["type"] == "answers" and m["count"] == count)
 
 
+def summarizes(summary: dict[str, int]) -> Callable[[Msg], bool]:
+    return lambda m: m["type"] == "answers" and m["summary"] == summary
+
+
+async def join(room_url: str, code: str) -> ClientConnection:
+    origin = room_url.replace("ws://", "http://").removesuffix("/ws/room")
+    return await connect(f"{room_url}/{code}", additional_headers={"Origin": origin})
+
+
 async def ask_and_answer(presenter_url: str, viewer_urls: list[str], origin: str) -> None:
     head = {"Origin": origin}
     async with connect(presenter_url, additional_headers=head) as presenter:
@@ -26,15 +35,7 @@ async def ask_and_answer(presenter_url: str, viewer_urls: list[str], origin: str
         await presenter.send('{"type": "room", "action": "open"}')
         info = await until(presenter, lambda m: m["type"] == "room")
         await presenter.send(orjson.dumps({**START, "paused": True}).decode())
-        viewers = [
-            await connect(
-                f"{url}/{info['code']}",
-                additional_headers={
-                    "Origin": url.replace("ws://", "http://").removesuffix("/ws/room")
-                },
-            )
-            for url in viewer_urls
-        ]
+        viewers = [await join(url, info["code"]) for url in viewer_urls]
         await presenter.send('{"type": "ask", "kind": "run", "prompt": "Which wins?"}')
         asked = await until(presenter, lambda m: m["type"] == "ask")
         assert asked == {"type": "ask", "id": 1, "kind": "run", "prompt": "Which wins?"}
@@ -74,6 +75,17 @@ async def ask_and_answer(presenter_url: str, viewer_urls: list[str], origin: str
         await until(viewers[1], lambda m: m.get("kind") == "diverge")  # viewer 1 saw it too
         done = await answers(presenter, 2)
         assert done["summary"] == {"true": 1, "false": 1}
+        # a page that names itself keeps one answer across reconnects: the new answer replaces it
+        token = "page-0123456789abcdef"
+        for value, summary in ((True, {"true": 2, "false": 1}), (False, {"true": 1, "false": 2})):
+            late = await join(viewer_urls[0], info["code"])
+            await until(late, lambda m: m["type"] == "ask" and m.get("kind") == "diverge")
+            await late.send(
+                orjson.dumps({"type": "answer", "value": value, "viewer": token}).decode()
+            )
+            tally = await until(presenter, summarizes(summary))
+            assert tally["count"] == 3
+            await late.close()
         for viewer in viewers:
             await viewer.close()
         await asyncio.sleep(0)
