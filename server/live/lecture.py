@@ -69,8 +69,8 @@ class Lecture:
         question = self.question
         if question is None:
             raise FieldError("action", "No question yet: send an ask with a kind first.")
+        question.open = False  # a reveal closes the answers too: the class has seen them
         if intent.action == "close":
-            question.open = False
             self.reply({"type": "ask", "action": "close", "id": question.number})
         else:
             self.reply({**question.tally(), "type": "ask", "action": "reveal"})

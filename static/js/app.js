@@ -40,6 +40,9 @@ import { RegressionPanel } from './regressionpanel.js';
 import { ModeSwitch } from './modeswitch.js';
 import { showMode } from './modes.js';
 import { RoomPresenter, RoomViewer, roomCode } from './room.js';
+import { AskPanel } from './ask.js';
+import { AnswerCard } from './answer.js';
+import { AnswerLayer } from './answerlayer.js';
 import { ShareDialog } from './share.js';
 import { Presenter } from './presenter.js';
 import { isEmbedded, setupEmbed } from './embed.js';
@@ -93,12 +96,15 @@ async function main() {
   const notices = new Notices(byId('banner'), byId('toast'), () => connection.retryNow());
   /** @type {Controller} */
   let app;
+  /** @type {AskPanel | AnswerCard | null} the room's questions: asked here, or answered here */
+  let questions = null;
   const theme = themeFor(state.present);
   const contour = new ContourView(
     byId('contour-bg'),
     byId('contour'),
     (x, y) => {
-      if (!room && !app.p.analysis?.pick(x, y)) app.surfaceCmds.pickStart(x, y);
+      if (questions instanceof AnswerCard) questions.pick(x, y);
+      else if (!room && !app.p.analysis?.pick(x, y)) app.surfaceCmds.pickStart(x, y);
     },
     theme,
   );
@@ -119,6 +125,7 @@ async function main() {
       overlay?.connected();
     },
     message: (m) => {
+      if (questions?.receive(m)) return;
       if (viewer?.receive(m)) return;
       if (overlay?.receive(m)) return;
       roomPanel?.receive(m);
@@ -199,6 +206,19 @@ async function main() {
     return;
   }
   app = new Controller(state, specs, parts);
+  const asking = {
+    connection,
+    runs: () => app.raceCmds.legends(),
+    minima: () => app.surface?.minima ?? [],
+    layer: new AnswerLayer(byId('contour')),
+  };
+  if (room) {
+    questions = new AnswerCard(room, asking);
+    byId('stage-top').append(questions.node);
+  } else if (roomPanel) {
+    questions = new AskPanel({ ...asking, play: () => race.playing || app.raceCmds.togglePlay() });
+    roomPanel.panel.append(questions.node);
+  }
   const codePanel = new CodePanel(app, specs);
   byId('run-cards').addEventListener('input', () => codePanel.refresh());
   byId('run-cards').addEventListener('change', () => codePanel.refresh());
