@@ -137,6 +137,24 @@ def test_class_predicts_where_momentum_ends_then_the_race_reveals_it(
     gs.locator("#ask-close").click()
     expect(phone.locator("#answer-status")).to_contain_text("Answers are closed. Yours: b · Adam.")
     expect(phone.get_by_role("button", name="a · SGD with momentum")).to_be_disabled()
+
+    # "which learning rate?": a log slider; the presenter's histogram has one bar of one
+    gs.locator("#ask-kind").select_option("lr")
+    gs.locator("#ask-send").click()
+    phone.locator("#answer-lr").fill("-1.3")
+    expect(phone.locator(".answer-lr-value")).to_have_text("lr = 0.0501")
+    phone.locator("#answer-lr-send").click()
+    expect(gs.locator("#ask-status")).to_have_text("1 answer")
+    expect(gs.locator("#ask-tally .tally-row")).to_have_count(1)
+    expect(gs.locator("#ask-tally .tally-label")).to_have_text("0.0316–0.1")
+
+    # "will it diverge?": yes or no; the viewer sees the class's answer at the reveal
+    gs.locator("#ask-kind").select_option("diverge")
+    gs.locator("#ask-send").click()
+    phone.get_by_role("button", name="No", exact=True).click()
+    expect(gs.locator("#ask-status")).to_have_text("1 answer")
+    gs.locator("#ask-reveal").click()
+    expect(phone.locator("#answer-tally .tally-count")).to_have_text(["0", "1"])
     room.evaluate("() => window.classSockets.forEach(ws => ws.close())")
     for page in (phone, room):
         page.context.close()
