@@ -258,6 +258,7 @@ async function main() {
   const themed = [p.contour, p.surface3d, p.loss, p.gnorm, p.netLoss, p.netAcc, p.boundary, p.regression, p.deep];
   const presenter = new Presenter(app, [...themed, ...(p.analysis ? [p.analysis.sweep] : []), ...(parity ? [parity] : [])]);
   const share = isEmbedded() ? null : new ShareDialog(byId('share-dialog'), app);
+  if (share && questions instanceof AskPanel) share.answers = () => /** @type {AskPanel} */ (questions).exported();
   byId('share-button').addEventListener('click', () => share?.open());
   setupEmbed(app);
   if (state.present) presenter.set(true, false);

@@ -34,8 +34,10 @@ export class AskPanel {
   /** @param {AskHost} host */
   constructor(host) {
     this.host = host;
-    /** @type {{id: number, kind: QuestionKind, open: boolean} | null} */
+    /** @type {{id: number, kind: QuestionKind, open: boolean, prompt: string} | null} */
     this.question = null;
+    /** @type {{count: number, summary: any}} the latest tally of the question */
+    this.tally = { count: 0, summary: {} };
     this.kind = /** @type {HTMLSelectElement} */ (el('select', { id: 'ask-kind', 'aria-label': 'Question kind' }));
     for (const [value, title] of Object.entries(KIND_TITLES)) this.kind.append(el('option', { value }, [title]));
     this.prompt = /** @type {HTMLInputElement} */ (
@@ -55,7 +57,10 @@ export class AskPanel {
     this.revealButton.addEventListener('click', () => this.reveal());
     const form = el('div', { class: 'ask-form' }, [this.kind, this.prompt, this.askButton]);
     const live = el('div', { class: 'ask-live' }, [this.asked, this.status, this.closeButton, this.revealButton]);
-    this.node = el('div', { id: 'ask', class: 'ask', role: 'group', 'aria-label': 'Ask the class' }, [form, live, this.bars]);
+    // folded until wanted: open, it must not push the plot off a small screen
+    this.summary = el('summary', { class: 'button small', id: 'ask-open' }, ['Ask the class']);
+    const body = el('div', { class: 'ask-body' }, [form, live, this.bars]);
+    this.node = el('details', { id: 'ask', class: 'ask' }, [this.summary, body]);
     this.showButtons();
     this.suggest();
   }
@@ -88,7 +93,7 @@ export class AskPanel {
   receive(msg) {
     if (msg?.type === 'room' && msg.closed) this.forget();
     if (msg?.type === 'ask' && msg.kind) {
-      this.question = { id: Number(msg.id), kind: msg.kind, open: true };
+      this.question = { id: Number(msg.id), kind: msg.kind, open: true, prompt: String(msg.prompt) };
       this.asked.textContent = `Q${msg.id}: ${msg.prompt}`;
       this.status.textContent = '0 answers';
       this.status.dataset.count = '0';
@@ -113,16 +118,32 @@ export class AskPanel {
 
   /** @param {{count: number, summary: any}} tally */
   draw(tally) {
-    const q = /** @type {{kind: QuestionKind}} */ (this.question);
+    const q = /** @type {{id: number, kind: QuestionKind}} */ (this.question);
+    this.tally = tally;
     this.status.dataset.count = String(tally.count);
-    drawBars(this.bars, tallyBars(q.kind, tally.summary, this.host.runs(), this.host.minima()));
+    this.summary.textContent = `Q${q.id} · ${tally.count} answer${tally.count === 1 ? '' : 's'}`;
+    drawBars(this.bars, this.currentBars());
     if (q.kind === 'point') this.host.layer.show(tally.summary?.values ?? []);
     else this.host.layer.hide();
+  }
+
+  currentBars() {
+    const q = /** @type {{kind: QuestionKind}} */ (this.question);
+    return tallyBars(q.kind, this.tally.summary, this.host.runs(), this.host.minima());
+  }
+
+  /** @returns {import('./answersexport.js').ExportedAnswers | null} the question for an export */
+  exported() {
+    const q = this.question;
+    if (!q) return null;
+    const points = q.kind === 'point' ? this.tally.summary?.values ?? [] : [];
+    return { prompt: q.prompt, kind: q.kind, count: this.tally.count, bars: this.currentBars(), points };
   }
 
   /** The room closed: its question with it. */
   forget() {
     this.question = null;
+    this.summary.textContent = 'Ask the class';
     this.asked.textContent = '';
     this.status.textContent = '';
     this.bars.replaceChildren();

@@ -10,10 +10,12 @@ import { ModalDialog } from './dialog.js';
 import { plotly } from './plotkit.js';
 import { DATASETS } from './hashcodecs.js';
 import { formatHash } from './state.js';
+import { downloadWithAnswers } from './answersexport.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').Controls} Controls */
 /** @typedef {import('./controller.js').Controller} Controller */
+/** @typedef {import('./answersexport.js').ExportedAnswers} ExportedAnswers */
 /** @typedef {HTMLElement | {data: object[], layout: object}} Figure  what Plotly.downloadImage takes */
 /** @typedef {{name: string, label: string, figure: () => Figure, box: HTMLElement}} PlotImage */
 
@@ -143,6 +145,10 @@ export class ShareDialog {
     this.preview = /** @type {HTMLAnchorElement} */ (byId('embed-preview'));
     this.images = byId('export-images');
     this.status = byId('share-status');
+    /** @type {() => ExportedAnswers | null} the room question to write into the HTML export, if any */
+    this.answers = () => null;
+    this.withAnswers = /** @type {HTMLButtonElement} */ (byId('export-html-answers'));
+    this.withAnswers.addEventListener('click', () => this.downloadAnswers());
     for (const button of dialog.querySelectorAll('[data-copy]')) {
       const field = /** @type {HTMLInputElement} */ (byId(/** @type {HTMLElement} */ (button).dataset.copy ?? ''));
       button.addEventListener('click', () => this.copy(field));
@@ -209,7 +215,18 @@ export class ShareDialog {
       link.href = exportLink(state, format);
       link.download = `gradscape-race${EXPORT_SUFFIXES[format] ?? `.${format}`}`;
     }
+    this.withAnswers.hidden = !surfaces || !this.answers();
     this.fillImages();
+  }
+
+  /** The standalone HTML of the race with the room question's answers drawn in it. */
+  downloadAnswers() {
+    const answers = this.answers();
+    if (!answers) return;
+    downloadWithAnswers(exportLink(this.app.state, 'html'), answers, 'gradscape-race-answers.html').then(
+      () => this.say("Downloaded the race with the class's answers."),
+      (err) => this.say(`The download failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   fillEmbed() {

@@ -54,7 +54,7 @@ def tap(page: Page, x: float, y: float) -> None:
 
 
 def test_class_predicts_where_momentum_ends_then_the_race_reveals_it(
-    gs: Page, browser: Browser, watch: Watch, base_url: str
+    gs: Page, browser: Browser, watch: Watch, base_url: str, tmp_path: Path
 ) -> None:
     gs.set_viewport_size({"width": 1920, "height": 1080})
     gs.goto(f"{base_url}/{RACE}")
@@ -81,6 +81,7 @@ def test_class_predicts_where_momentum_ends_then_the_race_reveals_it(
     room.evaluate(CLASS, {"code": code, "n": n})
     expect(gs.locator("#room-viewers")).to_have_text(f"{n + 1} viewers")
 
+    gs.locator("#ask-open").click()  # the room panel's question form, folded until wanted
     gs.locator("#ask-kind").select_option("point")
     gs.locator("#ask-send").click()
     expect(gs.locator("#ask-status")).to_have_text("0 answers")
@@ -96,6 +97,7 @@ def test_class_predicts_where_momentum_ends_then_the_race_reveals_it(
     expect(phone.locator("#answer-status")).to_contain_text("Your answer: (3.1")
     room.evaluate(ANSWER, class_taps(n))
     expect(gs.locator("#ask-status")).to_have_text(f"{n + 1} answers")
+    expect(gs.locator("#ask-open")).to_have_text(f"Q1 · {n + 1} answers")
     rows = gs.locator("#ask-tally .tally-row")
     expect(rows).to_have_count(4)  # one bar per listed minimum of Himmelblau
     counts = [int(c) for c in rows.evaluate_all("rs => rs.map(r => r.dataset.count)")]
@@ -126,6 +128,28 @@ def test_class_predicts_where_momentum_ends_then_the_race_reveals_it(
     phone.wait_for_function(f"() => Math.min(...({LENGTHS})()) > 200")
     gs.screenshot(path=str(SCREENSHOTS / "question-revealed.png"))
     phone.screenshot(path=str(SCREENSHOTS / "question-phone-revealed.png"))
+
+    # the presenter's view exported with the race: the file draws the taps under the paths
+    gs.keyboard.press("s")
+    with gs.expect_download() as download:
+        gs.locator("#export-html-answers").click()
+    assert download.value.suggested_filename == "gradscape-race-answers.html"
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    exported = browser.new_context().new_page()
+    exported.goto(file.as_uri())
+    exported.wait_for_selector("body[data-ready='1']")
+    expect(exported.locator("#question")).to_contain_text(
+        f"Asked the class: Where will SGD with momentum end? Tap the contour. ({n + 1} answers"
+    )
+    expect(exported.locator("#question li").first).to_have_text("near (3, 2): 21")
+    taps = exported.evaluate(
+        "() => document.getElementById('surface').data.find(t => t.name === 'answers').x.length"
+    )
+    assert taps == n + 1
+    exported.screenshot(path=str(SCREENSHOTS / "question-export.png"))
+    exported.context.close()
+    gs.keyboard.press("Escape")
 
     # "which wins?": the phone picks a run by its name; the presenter's bars count it
     gs.locator("#ask-kind").select_option("run")

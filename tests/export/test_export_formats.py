@@ -64,7 +64,9 @@ def test_html_is_one_self_contained_file() -> None:
     file = export_state(parse_hash(FORMULA), "html", max_steps=20_000)
     text = file.content.decode()
     assert file.media_type.startswith("text/html") and file.filename == "gradscape-custom.html"
-    assert text.count("</script>") == 3  # data, plotly.js, the player
+    # data, the room answers' slot (empty), plotly.js, the player
+    assert text.count("</script>") == 4
+    assert '<script type="application/json" id="class-answers">null</script>' in text
     head = text.split("<script>", 1)[0].lower()
     for foreign in ("http://", "https://", "src=", "cdn"):
         assert foreign not in head
