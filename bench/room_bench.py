@@ -12,6 +12,10 @@ Phases, each against its own server, one after the other in the same run:
   and the room's frames go through Redis to the other workers.
 - ``ours+stall``: the same, plus one viewer that never reads (4 KiB receive buffer, its client
   never calls recv): the server should drop it without the other figures moving.
+- ``ours+ask``: the same room (no stalled viewer); at the start of the window the presenter
+  asks a question and every viewer answers it within ``--answer-within`` seconds
+  (``bench/room_answers.py``): every answer counted, the presenter's tally at least 4 times a
+  second, and the frame targets below all the while.
 - ``bare+stall``: ``bench/bare_broadcast_server.py`` (one process), frames of our median frame
   size at 30/s to the same number of viewers plus the stalled one, through the same uvicorn
   options.
@@ -60,6 +64,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from bench import room_answers
 from bench.procs import ServerProcess, code_version, free_port, launch, raise_fd_limit, stop
 from bench.room_cluster import (
     RedisProcess,
@@ -93,6 +98,7 @@ class Phase:
     stalled_dropped: str = "-"
     spread: list[tuple[int, int]] = field(default_factory=list)  # per worker (--redis)
     ended: Counter[str] = field(default_factory=Counter)  # viewers gone before the end, by why
+    answers: room_answers.AnswerFigures | None = None  # ours+ask
 
 
 def stalled_socket(port: int) -> socket.socket:
@@ -103,10 +109,14 @@ def stalled_socket(port: int) -> socket.socket:
 
 
 async def reference_frames(
-    ws: ClientConnection, ref: dict[int, float], window: list[float], counts: list[int]
+    ws: ClientConnection,
+    ref: dict[int, float],
+    window: list[float],
+    counts: list[int],
+    tallies: list[tuple[float, int]],
 ) -> None:
-    """Record the reference time of every frame that arrives inside the window, and the viewer
-    counts the presenter is told."""
+    """Record the reference time of every frame that arrives inside the window, the viewer
+    counts the presenter is told, and the tallies of its question's answers."""
     async for text in ws:
         if isinstance(text, str) and text.startswith(FRAME):
             now = time.monotonic()
@@ -114,6 +124,8 @@ async def reference_frames(
                 ref[frame_key(text)] = now
         elif isinstance(text, str) and text.startswith('{"type":"room"'):
             counts.append(orjson.loads(text).get("viewers", -1))
+        elif isinstance(text, str) and text.startswith('{"type":"answers"'):
+            tallies.append((time.monotonic(), orjson.loads(text)["count"]))
 
 
 async def run_phase(
@@ -121,6 +133,7 @@ async def run_phase(
     server: ServerProcess,
     ours: bool,
     stall: bool,
+    ask: bool,
     args: argparse.Namespace,
     redis: RedisProcess | None = None,
 ) -> Phase:
@@ -138,7 +151,10 @@ async def run_phase(
     ref: dict[int, float] = {}
     window = [float("inf"), float("inf")]
     counts: list[int] = []
-    recorder = asyncio.create_task(reference_frames(ref_ws, ref, window, counts))
+    tallies: list[tuple[float, int]] = []
+    recorder = asyncio.create_task(reference_frames(ref_ws, ref, window, counts, tallies))
+    within = args.answer_within if ask else 0.0
+    answered = 0
     ctx = mp.get_context("spawn")
     pipes: list[Connection] = []
     procs: list[Any] = []
@@ -155,7 +171,9 @@ async def run_phase(
             )  # fmt: skip
         for n in share:
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=worker, args=(viewer_url, origin, n, there), daemon=True)
+            proc = ctx.Process(
+                target=worker, args=(viewer_url, origin, n, within, there), daemon=True
+            )
             proc.start()
             pipes.append(here)
             procs.append(proc)
@@ -170,19 +188,24 @@ async def run_phase(
         cpu0 = tree_cpu_seconds(server.proc.pid)
         window[0] = time.monotonic()
         window[1] = window[0] + args.seconds
+        if ask:
+            await ref_ws.send(room_answers.ASK)
         await asyncio.sleep(args.seconds)
         phase.server_cpu = (tree_cpu_seconds(server.proc.pid) - cpu0) / args.seconds
         phase.reference_fps = len(ref) / args.seconds
         for pipe in pipes:
             pipe.send(dict(ref))
         for pipe in pipes:
-            _, fractions, delays, cpu, ended = await asyncio.wait_for(
+            _, fractions, delays, cpu, ended, n_answered = await asyncio.wait_for(
                 loop.run_in_executor(None, pipe.recv), 60
             )
             phase.fractions.extend(fractions)
             phase.delays.extend(delays)
             phase.loadgen_cpu += cpu
             phase.ended.update(ended)
+            answered += n_answered
+        if ask:
+            phase.answers = room_answers.figures(tallies, window[0], within, answered)
         if stalled is not None and ours:  # the presenter's count says whether it was dropped
             phase.stalled_dropped = "yes" if counts and counts[-1] == phase.viewers else "no"
     finally:
@@ -246,7 +269,7 @@ def report(rows: list[Phase], args: argparse.Namespace) -> None:
     by = {r.name: r for r in rows}
     ours, stalled, bare = by.get("ours"), by.get("ours+stall"), by.get("bare+stall")
     print()
-    for r in [x for x in (ours, stalled) if x is not None]:
+    for r in [x for x in (ours, stalled, by.get("ours+ask")) if x is not None]:
         ok_d = min(r.fractions, default=0) >= TARGET_DELIVERED
         ok_p = p(r.delays.tolist(), 0.99) <= TARGET_P99
         print(
@@ -254,6 +277,8 @@ def report(rows: list[Phase], args: argparse.Namespace) -> None:
             f"{'PASS' if ok_d else 'FAIL'}; p99 delay <= {TARGET_P99 * 1e3:.0f} ms: "
             f"{'PASS' if ok_p else 'FAIL'}"
         )
+        if r.answers is not None:
+            room_answers.report(r.name, r.answers, args.answer_within)
     if stalled is not None and bare is not None:
         p_ours, p_bare = p(stalled.delays.tolist(), 0.99), p(bare.delays.tolist(), 0.99)
         print(
@@ -288,11 +313,11 @@ async def run_all(args: argparse.Namespace, stack: contextlib.ExitStack) -> list
     bare = launch("bare", [*bare_args, "--frame-bytes", str(size)], port, {}, set())
     stack.callback(stop, bare)
     rows: list[Phase] = []
-    plan = [("ours", ours, True, False), ("ours+stall", ours, True, True)]
-    plan.append(("bare+stall", bare, False, True))
-    for name, server, is_ours, stall in plan:
+    plan = [("ours", ours, True, False, False), ("ours+stall", ours, True, True, False)]
+    plan += [("ours+ask", ours, True, False, True), ("bare+stall", bare, False, True, False)]
+    for name, server, is_ours, stall, ask in plan:
         print(f"  {name}: {args.viewers} viewers ...", file=sys.stderr, flush=True)
-        rows.append(await run_phase(name, server, is_ours, stall, args, redis))
+        rows.append(await run_phase(name, server, is_ours, stall, ask, args, redis))
         await asyncio.sleep(1.5)
     return rows
 
@@ -307,12 +332,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--redis", action="store_true", help="ours: --workers workers, rooms through Redis"
     )
     parser.add_argument("--workers", type=int, default=2, help="with --redis")
+    parser.add_argument(
+        "--answer-within", type=float, default=5.0, help="ours+ask: seconds to answer in"
+    )
     args = parser.parse_args(argv)
-    if args.viewers < 1 or args.seconds <= 0 or args.procs < 1 or args.workers < 1:
-        parser.error("need --viewers >= 1, --seconds > 0, --procs >= 1, --workers >= 1")
+    if args.viewers < 1 or args.procs < 1 or args.workers < 1:
+        parser.error("need --viewers >= 1, --procs >= 1, --workers >= 1")
+    if not 0 < args.answer_within < args.seconds:
+        parser.error("need 0 < --answer-within < --seconds")
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGALRM, on_signal)
-    signal.alarm(int(60 + 3 * (READY_TIMEOUT + args.warmup + args.seconds + 70)))
+    signal.alarm(int(60 + 4 * (READY_TIMEOUT + args.warmup + args.seconds + 70)))
     fds = raise_fd_limit(2 * args.viewers + 256)
     print(
         f"room_bench: {os.cpu_count()} cores; open-file limit {fds}; load average before "

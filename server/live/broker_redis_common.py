@@ -21,6 +21,7 @@ REFRESH = 5.0  # s between two refreshes of what a worker wrote
 COUNT_TTL = 3 * REFRESH  # s after which a worker's viewer count no longer counts
 GRACE = 10.0  # s a worker's viewers wait for a room that went missing to come back
 POLL = 0.5  # s between two reads of the viewer count by the presenter's worker
+ANSWERS_POLL = 0.1  # s between two reads of the viewers' answers: under the tally's 0.2 s
 RETRY = 1.0  # s between two attempts to reach a lost Redis
 COMPACT_AT = 2_000  # messages appended to the history in Redis before it is rewritten merged
 MAX_QUEUE = 4_096  # messages waiting for Redis; beyond that, a full rewrite when it is back

@@ -14,6 +14,7 @@ import orjson
 from server.jsonenc import dumps_text
 from server.live.broker import ENDED, Presenter
 from server.live.broker_redis_common import (
+    ANSWERS_POLL,
     COMPACT_AT,
     FAULTS,
     MAX_QUEUE,
@@ -96,7 +97,7 @@ class RedisPublication:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        polled = refreshed = loop.time()
+        polled = answered = refreshed = loop.time()
         while True:
             try:
                 if self.lost:
@@ -105,7 +106,7 @@ class RedisPublication:
                     log.info("room %s: Redis is back; room and history written anew", self.code)
                     self.presenter.reply({**self.info(), "status": "live"})
                 try:
-                    async with asyncio.timeout(POLL):
+                    async with asyncio.timeout(ANSWERS_POLL):
                         await self.wake.wait()
                 except TimeoutError:
                     pass
@@ -115,6 +116,8 @@ class RedisPublication:
                 if now - polled >= POLL:
                     polled = now
                     self.counts.changed(await count_viewers(self.redis, self.code))
+                if now - answered >= ANSWERS_POLL:
+                    answered = now
                     await self._answers()
                 if now - refreshed >= REFRESH:
                     refreshed = now
