@@ -36,6 +36,10 @@ class Presenter(Protocol):
     def answer(self, viewer: str, value: object) -> None:
         """A viewer answered the room's question (checked against it by the presenter)."""
 
+    @property
+    def asking(self) -> bool:
+        """A question is open: its answers are wanted soon."""
+
 
 class Refused(Exception):
     """A viewer cannot join: the close code, its reason, and the message the page shows."""

@@ -105,8 +105,9 @@ class RedisPublication:
                     self.lost = False
                     log.info("room %s: Redis is back; room and history written anew", self.code)
                     self.presenter.reply({**self.info(), "status": "live"})
+                answers_every = ANSWERS_POLL if self.presenter.asking else POLL
                 try:
-                    async with asyncio.timeout(ANSWERS_POLL):
+                    async with asyncio.timeout(answers_every):
                         await self.wake.wait()
                 except TimeoutError:
                     pass
@@ -116,7 +117,7 @@ class RedisPublication:
                 if now - polled >= POLL:
                     polled = now
                     self.counts.changed(await count_viewers(self.redis, self.code))
-                if now - answered >= ANSWERS_POLL:
+                if now - answered >= answers_every:
                     answered = now
                     await self._answers()
                 if now - refreshed >= REFRESH:

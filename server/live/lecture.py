@@ -75,6 +75,10 @@ class Lecture:
         else:
             self.reply({**question.tally(), "type": "ask", "action": "reveal"})
 
+    @property
+    def asking(self) -> bool:
+        return self.question is not None and self.question.open
+
     def answer(self, viewer: str, value: object) -> None:
         """A viewer's answer to the room's question (the broker calls this)."""
         if self.question is not None and self.question.answer(viewer, value):

@@ -9,10 +9,11 @@ always ending on the true tally: for ``run`` the count per run id, for ``diverge
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
 from typing import Any, Literal
+
+from server.live.throttle import Throttle
 
 Kind = Literal["point", "run", "diverge", "lr"]
 KINDS: tuple[Kind, ...] = ("point", "run", "diverge", "lr")
@@ -83,27 +84,15 @@ class Tally:
 
     def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
         self._send = send
-        self._handle: asyncio.TimerHandle | None = None
-        self._sent_at = -math.inf
+        self._throttle = Throttle(TALLY_INTERVAL, self._tell)
         self.question: Question | None = None
 
     def changed(self) -> None:
-        if self._handle is not None:
-            return
-        loop = asyncio.get_running_loop()
-        due = self._sent_at + TALLY_INTERVAL
-        if due <= loop.time():
-            self._tell(loop.time())
-        else:  # on the slot, not after it: a late timer does not push the next tally later
-            self._handle = loop.call_at(due, self._tell, due)
+        self._throttle.poke()
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._throttle.cancel()
 
-    def _tell(self, slot: float) -> None:
-        self._handle = None
+    def _tell(self) -> None:
         if self.question is not None:
-            self._sent_at = slot
             self._send(self.question.tally())

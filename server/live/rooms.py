@@ -27,6 +27,7 @@ from server.jsonenc import dumps_text
 from server.live.outbox import Outbox
 from server.live.questions import MAX_ANSWER_BYTES
 from server.live.ratelimit import TokenBucket
+from server.live.throttle import Throttle
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a lecture hall
 CODE_LENGTH = 6
@@ -179,32 +180,19 @@ class CountNotifier:
         self._notify = notify
         self.count = 0
         self._told = 0  # the count the presenter was last told (the open reply says 0)
-        self._told_at = 0.0
-        self._handle: asyncio.TimerHandle | None = None
+        self._throttle = Throttle(NOTIFY_INTERVAL, self._tell)
         self.closed = False
 
     def changed(self, count: int) -> None:
         self.count = count
-        if self.closed or self._handle is not None:
-            return
-        loop = asyncio.get_running_loop()
-        wait = self._told_at + NOTIFY_INTERVAL - loop.time()
-        if wait <= 0:
-            self._tell()
-        else:
-            self._handle = loop.call_later(wait, self._tell)
+        if not self.closed:
+            self._throttle.poke()
 
     def close(self) -> None:
         self.closed = True
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._throttle.cancel()
 
     def _tell(self) -> None:
-        self._handle = None
-        if self.closed:
-            return
-        self._told_at = asyncio.get_running_loop().time()
         if self.count != self._told:
             self._told = self.count
             self._notify(self._info(self.count))
