@@ -75,26 +75,24 @@ class _Segment:
     def add(self, runs: Mapping[str, Mapping[str, Any]]) -> bool:
         """Take one frame's ``runs``; False (nothing taken) if it does not continue this
         segment (a gap in steps, other keys)."""
-        moved: list[tuple[str, int, tuple[str, ...]]] = []
         nexts, firsts = self._next, self._first
+        moved = []
         for run, part in runs.items():
             step = part.get("step")
             keys = tuple(part)
-            if not isinstance(step, int) or len(keys) < 2:
+            if type(step) is not int or len(keys) < 2:
                 return False
-            n = len(part[keys[1]] if keys[0] == "step" else part[keys[0]])
             expected = nexts.get(run)
-            if expected is not None and expected != (step, keys):
+            if expected is not None and (expected[0] != step or expected[1] != keys):
                 return False
-            moved.append((run, step + n, keys))
+            moved.append((run, step, len(part[keys[1] if keys[0] == "step" else keys[0]]), keys))
         points, added = self.points, 0
-        for run, end, keys in moved:
-            nexts[run] = (end, keys)
-            step = runs[run]["step"]
-            points = max(points, end - firsts.setdefault(run, step))
-            added += 8 * (end - step) * (len(keys) - 1)
+        for run, step, n, keys in moved:
+            nexts[run] = (step + n, keys)
+            points = max(points, step + n - firsts.setdefault(run, step))
+            added += n * (len(keys) - 1)
         self.points = points
-        self._pending_bytes += added
+        self._pending_bytes += 8 * added
         self._pending.append(runs)
         if len(self._pending) >= MERGE_EVERY:
             self._merge()
@@ -102,17 +100,14 @@ class _Segment:
 
     def _merge(self) -> None:
         pending, self._pending, self._pending_bytes = self._pending, [], 0
+        if not pending:
+            return
         by_run: dict[str, list[Mapping[str, Any]]] = {}
         for frame in pending:
             for run, part in frame.items():
                 by_run.setdefault(run, []).append(part)
         for run, parts in by_run.items():
-            keys = [k for k in parts[0] if k != "step"]
-            # One conversion per key for all pending frames (rows of 2D blocks included).
-            merged = {
-                k: np.array(list(chain.from_iterable(p[k] for p in parts)), dtype=np.float64)
-                for k in keys
-            }
+            merged = {k: _joined([p[k] for p in parts]) for k in parts[0] if k != "step"}
             mine = self.runs.get(run)
             if mine is None:
                 self.runs[run] = (parts[0]["step"], {k: _Column(a) for k, a in merged.items()})
@@ -132,6 +127,13 @@ class _Segment:
             for run, (first, cols) in self.runs.items()
         }
         return dumps_text({"type": "frame", "runs": runs})
+
+
+def _joined(values: list[Any]) -> np.ndarray:
+    """One float64 array of consecutive frames' values of one key (arrays, tuples or rows)."""
+    if isinstance(values[0], np.ndarray):
+        return np.concatenate(values).astype(np.float64, copy=False)
+    return np.array(list(chain.from_iterable(values)), dtype=np.float64)
 
 
 class PathHistory:
