@@ -14,7 +14,8 @@ marked ``truncated``; a room opened later shows it from that point on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -22,8 +23,8 @@ import numpy as np
 
 from server.jsonenc import dumps_text
 
-SEGMENT_STEPS = 2048  # a segment closes after this many points of one run (bounds re-encoding)
-MERGE_EVERY = 64  # frames
+SEGMENT_STEPS = 2048  # a segment closes once a run has this many points (bounds re-encoding)
+MERGE_EVERY = 64  # frames wait this long to be merged, together
 
 
 class _Column:
@@ -57,71 +58,52 @@ class _Column:
 
 
 class _Segment:
-    """Consecutive frames merged: per run, the first step and one column per key.
-
-    Frames wait as they came (a list append) and are merged into the columns every
-    ``MERGE_EVERY`` frames, so recording costs a streaming session almost nothing per frame."""
+    """Consecutive frames merged: per run, the first step and one column per key."""
 
     def __init__(self) -> None:
         self.runs: dict[str, tuple[int, dict[str, _Column]]] = {}
         self.points = 0  # the most points any run holds here
+        self.nbytes = 0
         self.closed = False  # takes no more frames (a message followed, or it is long enough)
-        self._pending: list[Mapping[str, Mapping[str, Any]]] = []
         self._next: dict[str, tuple[int, tuple[str, ...]]] = {}  # run -> next step, its keys
-        self._first: dict[str, int] = {}  # run -> its first step here
-        self._pending_bytes = 0
-        self._merged_bytes = 0
 
-    def add(self, runs: Mapping[str, Mapping[str, Any]]) -> bool:
-        """Take one frame's ``runs``; False (nothing taken) if it does not continue this
-        segment (a gap in steps, other keys)."""
-        nexts, firsts = self._next, self._first
-        moved = []
-        for run, part in runs.items():
-            step = part.get("step")
-            keys = tuple(part)
-            if type(step) is not int or len(keys) < 2:
-                return False
-            expected = nexts.get(run)
-            if expected is not None and (expected[0] != step or expected[1] != keys):
-                return False
-            moved.append((run, step, len(part[keys[1] if keys[0] == "step" else keys[0]]), keys))
-        points, added = self.points, 0
-        for run, step, n, keys in moved:
-            nexts[run] = (step + n, keys)
-            points = max(points, step + n - firsts.setdefault(run, step))
-            added += n * (len(keys) - 1)
-        self.points = points
-        self._pending_bytes += 8 * added
-        self._pending.append(runs)
-        if len(self._pending) >= MERGE_EVERY:
-            self._merge()
-        return True
-
-    def _merge(self) -> None:
-        pending, self._pending, self._pending_bytes = self._pending, [], 0
-        if not pending:
-            return
+    def take(self, frames: Sequence[Mapping[str, Mapping[str, Any]]]) -> bool:
+        """Merge ``frames`` (consecutive, in order) if each continues this segment (its runs'
+        steps follow on, with the same keys); False, and nothing taken, if one does not."""
         by_run: dict[str, list[Mapping[str, Any]]] = {}
-        for frame in pending:
-            for run, part in frame.items():
+        for runs in frames:
+            for run, part in runs.items():
                 by_run.setdefault(run, []).append(part)
+        joins = []
         for run, parts in by_run.items():
-            merged = {k: _joined([p[k] for p in parts]) for k in parts[0] if k != "step"}
+            keys = tuple(parts[0])
+            if len(keys) < 2 or any(tuple(p) != keys for p in parts):
+                return False
+            data = keys[1] if keys[0] == "step" else keys[0]
+            steps = [p.get("step") for p in parts]
+            if not all(type(step) is int for step in steps):
+                return False
+            ends = list(map(operator.add, steps, (len(p[data]) for p in parts)))
+            if steps[1:] != ends[:-1] or self._next.get(run, (steps[0], keys)) != (steps[0], keys):
+                return False
+            joins.append((run, parts, keys, ends[-1]))
+        for run, parts, keys, end in joins:
+            self._next[run] = (end, keys)
+            merged = {k: _joined([p[k] for p in parts]) for k in keys if k != "step"}
             mine = self.runs.get(run)
             if mine is None:
-                self.runs[run] = (parts[0]["step"], {k: _Column(a) for k, a in merged.items()})
+                mine = self.runs[run] = (
+                    parts[0]["step"],
+                    {k: _Column(a) for k, a in merged.items()},
+                )
             else:
                 for k, a in merged.items():
                     mine[1][k].extend(a)
-        self._merged_bytes = sum(c.nbytes for _, cols in self.runs.values() for c in cols.values())
-
-    @property
-    def nbytes(self) -> int:
-        return self._merged_bytes + self._pending_bytes
+            self.points = max(self.points, end - mine[0])
+        self.nbytes = sum(c.nbytes for _, cols in self.runs.values() for c in cols.values())
+        return True
 
     def encode(self) -> str:
-        self._merge()
         runs = {
             run: {"step": first, **{key: col.values() for key, col in cols.items()}}
             for run, (first, cols) in self.runs.items()
@@ -144,53 +126,42 @@ class PathHistory:
         self._items: list[str | _Segment] = []
         self._cache: dict[int, str] = {}  # index of a closed segment -> its encoding
         self._bytes = 0
-        self.truncated = False
-        self.version = 0  # changes with every recorded message
+        self._truncated = False
+        self._waiting: list[tuple[Mapping[str, Mapping[str, Any]], str]] = []  # frames, unmerged
 
     def clear(self) -> None:
         """A new race begins (its ``race`` message of a start or a reset comes next)."""
-        self._items, self._cache, self._bytes = [], {}, 0
-        self.truncated = False
-        self.version += 1
+        self._items, self._cache, self._bytes, self._waiting = [], {}, 0, []
+        self._truncated = False
 
     def add_text(self, text: str) -> None:
-        if self.truncated or self._full(len(text)):
+        self._settle()
+        if self._truncated or self._full(len(text)):
             return
         self._close()
         self._items.append(text)
         self._bytes += len(text)
-        self.version += 1
 
     def add_frame(self, runs: Mapping[str, Mapping[str, Any]], text: str) -> None:
         """Record a frame (its ``runs`` as sent, and the text it was sent as)."""
-        if self.truncated:
-            return
-        last = self._items[-1] if self._items else None
-        if isinstance(last, _Segment) and not last.closed:
-            before = last.nbytes
-            if last.add(runs):
-                self._bytes += last.nbytes - before
-                self.version += 1
-                last.closed = last.points >= SEGMENT_STEPS
-                self._full(0)
-                return
-        segment = _Segment()
-        if not segment.add(runs):
-            self.add_text(text)
-            return
-        if self._full(segment.nbytes):
-            return
-        self._close()
-        self._items.append(segment)
-        self._bytes += segment.nbytes
-        self.version += 1
+        if not self._truncated:
+            self._waiting.append((runs, text))
+            if len(self._waiting) >= MERGE_EVERY:
+                self._settle()
+
+    @property
+    def truncated(self) -> bool:
+        self._settle()
+        return self._truncated
 
     @property
     def nbytes(self) -> int:
+        self._settle()
         return self._bytes
 
     def encoded(self) -> list[str]:
         """The history as the messages a late viewer receives, in order."""
+        self._settle()
         out: list[str] = []
         for i, item in enumerate(self._items):
             if isinstance(item, str):
@@ -204,6 +175,35 @@ class PathHistory:
                 out.append(text)
         return out
 
+    def _settle(self) -> None:
+        """Merge the waiting frames: all at once when they continue the open segment or start
+        one together (the usual case), else one by one."""
+        waiting, self._waiting = self._waiting, []
+        if not waiting or self._truncated:
+            return
+        if not self._merge([runs for runs, _ in waiting]):
+            for runs, text in waiting:
+                if not self._merge([runs]):
+                    self.add_text(text)  # not a frame of points: kept as it was sent
+
+    def _merge(self, frames: list[Mapping[str, Mapping[str, Any]]]) -> bool:
+        last = self._items[-1] if self._items else None
+        if isinstance(last, _Segment) and not last.closed:
+            before = last.nbytes
+            if last.take(frames):
+                self._bytes += last.nbytes - before
+                last.closed = last.points >= SEGMENT_STEPS
+                self._full(0)
+                return True
+        segment = _Segment()
+        if not segment.take(frames):
+            return False
+        if not self._full(segment.nbytes):
+            self._close()
+            self._items.append(segment)
+            self._bytes += segment.nbytes
+        return True
+
     def _close(self) -> None:
         """The last segment takes no more frames (a message follows it)."""
         if self._items and isinstance(self._items[-1], _Segment):
@@ -212,7 +212,6 @@ class PathHistory:
     def _full(self, more: int) -> bool:
         if self._bytes + more <= self.limit:
             return False
-        self.truncated = True
-        self._items, self._cache, self._bytes = [], {}, 0
-        self.version += 1
+        self._truncated = True
+        self._items, self._cache, self._bytes, self._waiting = [], {}, 0, []
         return True
