@@ -85,7 +85,11 @@ def refine_body(schema: JsonSchema) -> None:
         props["expression"] = rules.formula()
     names = None
     if "network" in props and "surface" not in props:
-        props["network"] = {**rules.backprop_network(), "default": props["network"].get("default")}
+        if props["network"].get("x-gradscape-network") != "race":  # the backprop view's MLP
+            props["network"] = {
+                **rules.backprop_network(),
+                "default": props["network"].get("default"),
+            }
         names = rules.first_order()
     if "optimizer" in props:
         default = props["optimizer"].get("default")

@@ -1,4 +1,5 @@
-"""Response shape of ``POST /api/parity`` (``server/inside/parity.py``, ``server/libraries``)."""
+"""Response shapes of ``POST /api/parity`` (``server/inside/parity.py``, ``server/libraries``) and
+of ``POST /api/parity/network``."""
 
 from __future__ import annotations
 
@@ -63,3 +64,43 @@ PARITY: JsonSchema = {
     },
     "required": ["ours", "libraries"],
 }
+
+_SERIES: JsonSchema = {"type": "array", "items": {"type": ["number", "null"]}}
+_NETWORK_PATH: JsonSchema = {
+    "type": "object",
+    "properties": {
+        "diff": {
+            **_SERIES,
+            "description": "Per step both have, the largest |w - w_ours| over the weights.",
+        },
+        "max_diff": {"type": "number", "minimum": 0, "description": "The largest of `diff`."},
+        "loss": {**_SERIES, "description": "The training objective at the library's weights."},
+        "notes": _PATH["properties"]["notes"],
+    },
+    "required": ["diff", "max_diff", "loss", "notes"],
+    "additionalProperties": False,
+}
+_NETWORK_LIBRARY: JsonSchema = {"oneOf": [_NETWORK_PATH, _UNAVAILABLE]}
+NETWORK_PARITY: JsonSchema = {
+    "type": "object",
+    "properties": {
+        "ours": {
+            "type": "object",
+            "properties": {
+                "loss": {**_SERIES, "description": "Our training objective per step."},
+                "status": {"enum": ["finished", "diverged"]},
+                "steps": {"type": "integer", "minimum": 0},
+                "weights": {"type": "integer", "minimum": 1, "description": "The network's."},
+            },
+            "required": ["loss", "status", "steps", "weights"],
+        },
+        "libraries": {
+            "type": "object",
+            "properties": {name: _NETWORK_LIBRARY for name in ("torch", "optax", "keras")},
+            "required": ["torch", "optax", "keras"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["ours", "libraries"],
+}
+"""``POST /api/parity/network`` (``server/inside/network_parity.py``)."""

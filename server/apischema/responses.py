@@ -6,7 +6,7 @@ from typing import Any
 
 from server.apischema.analysis import BASIN, SWEEP, TUNE
 from server.apischema.backprop import BACKPROP
-from server.apischema.parity import PARITY
+from server.apischema.parity import NETWORK_PARITY, PARITY
 
 JsonSchema = dict[str, Any]
 
@@ -121,5 +121,6 @@ JSON_BODIES: dict[tuple[str, str], JsonSchema] = {
     ("post", "/api/tune"): TUNE,
     ("post", "/api/backprop"): BACKPROP,
     ("post", "/api/parity"): PARITY,
+    ("post", "/api/parity/network"): NETWORK_PARITY,
 }
 """The 200 body of each JSON route this package describes (others keep their own models)."""

@@ -1,8 +1,10 @@
 """The loop every library runner shares: our problem's gradient in, the library's step out.
 
-The gradient is the problem's closed form at the library's current point plus, with ``noise``,
-the same draws the engine makes for run 0 (``default_rng([seed, 0]).standard_normal(D)`` each
-update), so a difference between paths is a difference between optimizers.
+The gradient is ours at the library's current point: a surface's closed form, or a network's
+hand-written backprop on the mini-batch of that update (``grad_batch(point, k)`` for update
+``k + 1``, as the engine does), plus, with ``noise``, the same draws the engine makes for run 0
+(``default_rng([seed, 0]).standard_normal(D)`` each update). So a difference between paths is a
+difference between optimizers. Points are ``(D,)`` vectors of any length.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from server.engine.config import StochasticProblem
 from server.optim.base import Array
 from server.optim.schedules import Schedule, learning_rates
 from server.problems.base import Problem
@@ -30,13 +33,16 @@ def rates(schedule: Schedule, lr: float, steps: int) -> list[float]:
 def follow(
     problem: Problem, start: Array, steps: int, noise: float, seed: int, step: StepFn
 ) -> Array:
-    """``(n + 1, 3)`` rows of ``[x, y, loss]`` from ``start``; stops before the first
-    non-finite point or loss (``n <= steps``)."""
+    """``(n + 1, D + 1)`` rows of ``[*point, loss]`` from ``start`` (``[x, y, loss]`` on a
+    surface); stops before the first non-finite point or loss (``n <= steps``)."""
     point = np.asarray(start, dtype=np.float64)
     rng = np.random.default_rng([seed, 0])  # the engine's generator for run 0
+    batched = problem if isinstance(problem, StochasticProblem) else None
     rows = [[*point.tolist(), float(problem.value(point[None, :])[0])]]
     for k in range(steps):
-        grad = np.asarray(problem.grad(point[None, :]), dtype=np.float64)[0]
+        at = point[None, :]
+        raw = problem.grad(at) if batched is None else batched.grad_batch(at, k)
+        grad = np.asarray(raw, dtype=np.float64)[0]
         if noise > 0.0:
             grad = grad + noise * rng.standard_normal(len(grad))
         new = np.asarray(step(k, point, grad), dtype=np.float64)

@@ -25,7 +25,7 @@ from server.libraries.plan import Plan, Value, signature_defaults, skeleton, tra
 from server.optim.base import Array
 
 _LOCK = threading.Lock()
-_COMPILED: dict[tuple[object, ...], _Compiled] = {}
+_COMPILED: dict[tuple[tuple[object, ...], int], _Compiled] = {}
 INSTALL = "keras is not installed on this server (pip install keras jax)."
 
 
@@ -80,13 +80,13 @@ class _Compiled:
     attributes: tuple[str, ...]
 
 
-def _compile(plan: Plan) -> _Compiled:
+def _compile(plan: Plan, dim: int) -> _Compiled:
     keras = _keras()
     import jax
 
     (call,) = plan.calls
     optimizer = build(plan)
-    optimizer.build([keras.Variable(np.zeros(2), dtype="float64")])
+    optimizer.build([keras.Variable(np.zeros(dim), dtype="float64")])
     paths = [v.path for v in optimizer.variables]
     lr_index = next(i for i, p in enumerate(paths) if p.endswith("/learning_rate"))
     attributes = tuple(a.name for a in call.args if traced(a, STATIC) and a.name != "learning_rate")
@@ -104,26 +104,25 @@ def _compile(plan: Plan) -> _Compiled:
     return _Compiled(optimizer, jax.jit(update), lr_index, attributes)
 
 
-def _compiled(plan: Plan) -> _Compiled:
-    """The optimizer of ``plan``'s skeleton (built once: ``stateless_apply`` never changes it)
-    and its jitted update, whose numbers are arguments (set as attributes while it is traced)."""
-    shape = skeleton(plan, STATIC)
+def _compiled(plan: Plan, dim: int) -> _Compiled:
+    """The optimizer of ``plan``'s skeleton for ``dim`` parameters (built once:
+    ``stateless_apply`` never changes it) and its jitted update, whose numbers are arguments
+    (set as attributes while it is traced)."""
+    key = (skeleton(plan, STATIC), dim)
     with _LOCK:
-        if shape not in _COMPILED:
-            _COMPILED[shape] = _compile(plan)
-        return _COMPILED[shape]
+        if key not in _COMPILED:
+            _COMPILED[key] = _compile(plan, dim)
+        return _COMPILED[key]
 
 
 def stepper(plan: Plan, start: Array, lrs: list[float]) -> StepFn:
     """A ``follow`` step function running ``plan`` from ``start``; ``lrs[k]`` is the rate of
-    update ``k + 1``; ``plan.l2 * θ`` is added to each gradient. Plans of two dimensions only
-    (the surfaces and formulas)."""
+    update ``k + 1``; ``plan.l2 * θ`` is added to each gradient. ``start`` is ``(D,)``: a
+    surface's x and y, or a network's flat weight vector (one Keras variable of D values)."""
     import jax.numpy as jnp
 
-    if len(start) != 2:
-        raise ValueError("the Keras runner steps two parameters (a surface's x and y)")
     (call,) = plan.calls
-    compiled = _compiled(plan)
+    compiled = _compiled(plan, len(start))
     opt_vars = [v.value for v in compiled.optimizer.variables]
     params = [jnp.asarray(np.asarray(start, dtype=np.float64))]
     l2 = plan.l2

@@ -27,9 +27,10 @@ MISSING: Any = object()
 
 
 def max_diff(a: Array, b: Array) -> float:
-    """Largest coordinate difference over the steps both paths have."""
+    """Largest coordinate difference over the steps both paths have (rows ``[*point, loss]``:
+    x and y on a surface, every weight of a network)."""
     n = min(len(a), len(b))
-    return float(np.max(np.abs(a[:n, :2] - b[:n, :2]))) if n else 0.0
+    return float(np.max(np.abs(a[:n, :-1] - b[:n, :-1]))) if n else 0.0
 
 
 def _differs(run: Runner, plan: Plan, ours: Array) -> str:

@@ -55,6 +55,8 @@ class Run:
     steps: int
     noise: float
     seed: int
+    gradient: str = "the surface's closed form at the library's own point"
+    """What each library is fed, in words (a network's: our backprop on the same mini-batch)."""
 
     @property
     def scheduled(self) -> bool:
@@ -86,7 +88,7 @@ def _not_installed(library: str) -> Result:
 
 def _common_notes(run: Run, library: str, points: Array, ours: Array) -> list[str]:
     notes = [
-        "the gradient is the surface's closed form at the library's own point (no autograd), "
+        f"the gradient is {run.gradient} (no autograd), "
         "so the difference measures the optimizers alone"
     ]
     if run.scheduled:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field
 
+from server.analysis.worker import POOL
 from server.errors import FieldError
 from server.inside.backprop import BackpropError
 from server.inside.backprop import backprop as compute_backprop
+from server.inside.network_parity import NetworkParityRequest
+from server.inside.network_parity import job as network_parity_job
 from server.inside.parity import parity as compute_parity
 from server.inside.rules import SYMBOLS, TEX
 from server.inside.source import LAYERS, layer_source, optimizer_source
@@ -85,6 +88,19 @@ def parity(body: TrajectoryRequest, request: Request) -> ORJSONResponse:
     settings: Settings = request.app.state.settings
     limit = min(settings.max_trajectory_steps, MAX_PARITY_STEPS)
     return ORJSONResponse(compute_parity(body, limit))
+
+
+@router.post("/parity/network")
+async def network_parity(body: NetworkParityRequest) -> Response:
+    """One run of a network race beside torch.optim, optax and Keras, each fed our backprop
+    gradient at its own weights: per step the largest weight difference (in the analysis's
+    worker process, away from the live sessions)."""
+    token = POOL.token()
+    try:
+        answer = await POOL.run(token, network_parity_job, body.model_dump_json())
+    finally:
+        POOL.release(token)
+    return Response(answer, media_type="application/json")
 
 
 DEFAULT_NETWORK: dict[str, Any] = {"dataset": "moons", "n": 40, "hidden": [3], "activation": "tanh"}
