@@ -97,7 +97,8 @@ class SurfaceStream:
 
 
 def surface_points(chunks: list[Chunk]) -> dict[str, Any]:
-    """One run's part of a frame: sequences orjson writes directly (tuples or contiguous arrays)."""
+    """One run's part of a frame: sequences of Python floats (orjson writes a list of a few
+    floats in half the time of a numpy array)."""
     if len(chunks) == 1:
         x, y, loss, gnorm = chunks[0].columns()
     else:
@@ -109,5 +110,5 @@ def surface_points(chunks: list[Chunk]) -> dict[str, Any]:
             np.concatenate([c.gnorm for c in chunks]),
         )
     if isinstance(x, np.ndarray):  # views of a block's arrays
-        x, y, loss, gnorm = (np.ascontiguousarray(a) for a in (x, y, loss, gnorm))
+        x, y, loss, gnorm = x.tolist(), y.tolist(), loss.tolist(), gnorm.tolist()
     return {"step": chunks[0].step, "x": x, "y": y, "loss": loss, "gnorm": gnorm}
