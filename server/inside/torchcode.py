@@ -39,7 +39,7 @@ FLAGS = frozenset({"nesterov", "amsgrad", "centered", "decoupled_weight_decay"})
 def torch_kwargs(name: str, hyper: Mapping[str, float]) -> tuple[str, dict[str, Any]]:
     """The torch.optim class name and keywords for our optimizer ``name`` (validated ``hyper``)."""
     class_name, forced = TORCH_OPTIMIZERS[name]
-    values = {**hyper, **forced}
+    values = {**forced, **hyper}  # a flag given wins (nesterov off: plain momentum)
     kwargs: dict[str, Any] = {}
     for key in KEYWORDS[class_name]:
         if key in TUPLES:

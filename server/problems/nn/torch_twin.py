@@ -25,7 +25,7 @@ from server.problems.base import Array
 from server.problems.nn.layers import LEAKY_SLOPE
 from server.problems.nn.problem import NetworkProblem
 
-# Our optimizer name -> (torch.optim class, settings that define the name).
+# Our optimizer name -> (torch.optim class, the settings its name defaults to).
 TORCH_OPTIMIZERS: dict[str, tuple[str, dict[str, float]]] = {
     "sgd": ("SGD", {}),
     "momentum": ("SGD", {}),
@@ -69,7 +69,7 @@ def torch_optimizer(name: str, hyper: Mapping[str, float]) -> tuple[Any, dict[st
         raise ValueError(f"{name!r} has no torch.optim counterpart")
     class_name, forced = TORCH_OPTIMIZERS[name]
     cls = getattr(torch.optim, class_name)
-    values = {**_DEFAULTS.get(name, {}), **hyper, **forced}
+    values = {**_DEFAULTS.get(name, {}), **forced, **hyper}  # a flag given wins
     signature = inspect.signature(cls.__init__).parameters
     kwargs: dict[str, Any] = {}
     for key, (first, second) in _TUPLES.items():
