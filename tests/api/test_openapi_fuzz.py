@@ -23,8 +23,10 @@ from server.optim.registry import OPTIMIZERS
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261203
 EXAMPLES = 5
-NOT_YET_DESCRIBED: set[str] = set()
-"""Routes whose schema does not yet say all the server checks; every other route is fuzzed."""
+NOT_YET_DESCRIBED: set[str] = {"/api/parity/network"}
+"""Routes whose schema does not yet say all the server checks; every other route is fuzzed.
+``/api/parity/network``'s ``network`` is an object there: the MLP, CNN and RNN fields and their
+rules are checked by the server (tests/libraries/test_network_parity_api.py), not yet described."""
 SAMPLED = {"sgd", "nesterov", "rprop", "adam", "newton"}
 REPEATS = {f"/api/optimizers/{name}/torch" for name in OPTIMIZERS if name not in SAMPLED}
 """One handler described once per optimizer: a sample (the ones with rules between their
