@@ -25,7 +25,7 @@ from server.errors import FieldError, from_errors
 from server.jsonenc import ORJSONResponse
 from server.live.broker import Broker, InProcessBroker
 from server.live.session import TASK_PREFIX, Session
-from server.routes import api, pages, ws
+from server.routes import api, assets, pages, ws
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analysis.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    app.include_router(assets.router_for(ROOT / "static"))
     app.mount("/vendor/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
 
     @app.get("/docs", include_in_schema=False)

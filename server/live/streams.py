@@ -110,5 +110,5 @@ def surface_points(chunks: list[Chunk]) -> dict[str, Any]:
             np.concatenate([c.gnorm for c in chunks]),
         )
     if isinstance(x, np.ndarray):  # views of a block's arrays
-        x, y, loss, gnorm = x.tolist(), y.tolist(), loss.tolist(), gnorm.tolist()
+        x, y, loss, gnorm = (np.asarray(a).tolist() for a in (x, y, loss, gnorm))
     return {"step": chunks[0].step, "x": x, "y": y, "loss": loss, "gnorm": gnorm}
