@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * The parity panel (the toolbar's Parity button, off by default): each run of a surface or
- * formula race stepped by us and by torch.optim, optax and Keras (`POST /api/parity`), drawn by
- * ParityView. It follows the live race by looking at it a few times a second while it is open:
+ * formula race stepped by us and by torch.optim, optax and Keras (`POST /api/parity`), or each run
+ * of a network race, its weights stepped by each library's optimizer fed our backprop gradient
+ * (`POST /api/parity/network`), drawn by ParityView. It follows the live race by looking at it a few times a second while it is open:
  * a run whose settings changed (a slider, a live set, a new start, seed or surface) is compared
  * again once they stop changing for DEBOUNCE_MS; a run that plays on past the steps compared is
  * compared again over twice as many (so a whole race costs at most twice its length), up to the
@@ -11,7 +12,7 @@
  * went stale is aborted. Nothing of it is in the URL: like the code panel and the internals
  * overlay, it is a view of the race, not part of it.
  */
-import { PARITY_MAX_STEPS, isComplete, isUnavailable, parityBody, stepsToAsk } from './paritydata.js';
+import { NETWORK_PARITY_MAX_STEPS, PARITY_MAX_STEPS, isComplete, isUnavailable, networkParityBody, parityBody, stepsToAsk } from './paritydata.js';
 import { ParityView } from './parityview.js';
 
 /** @typedef {import('./paritydata.js').ParityResult} ParityResult */
@@ -32,14 +33,16 @@ const LOOKAHEAD = 64;
  * @property {string} label
  * @property {string} color
  * @property {number} index  its place in the race (its noise generator's number)
- * @property {Record<string, unknown>} body  its POST /api/parity body, without `steps`
+ * @property {string} url  POST /api/parity, or /api/parity/network for a network race's run
+ * @property {Record<string, unknown>} body  its body, without `steps`
  * @property {number} noise
  * @property {boolean} changed  it has live changes in this race's timeline
  * @property {number} shown  the newest step the race has of it
  */
 /**
  * @typedef {Object} ParityHost  all the panel reads of the page
- * @property {() => {runs: ParityRun[], steps: number} | null} context  null outside a surface race
+ * @property {() => {kind: import('./parityview.js').ParityKind, runs: ParityRun[], steps: number} | null} context
+ *   null outside a surface or network race
  */
 /**
  * @typedef {Object} Entry  one run's comparison
@@ -52,12 +55,13 @@ const LOOKAHEAD = 64;
  */
 
 /**
+ * @param {string} url
  * @param {Record<string, unknown>} body
  * @param {AbortSignal} signal
  * @returns {Promise<ParityResult>}
  */
-async function fetchParity(body, signal) {
-  const r = await fetch('/api/parity', {
+async function fetchParity(url, body, signal) {
+  const r = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify(body),
@@ -69,7 +73,8 @@ async function fetchParity(body, signal) {
 }
 
 /**
- * What the panel reads of the full page: the runs of a surface race as their cards show them.
+ * What the panel reads of the full page: the runs of a surface or network race as their cards
+ * show them.
  * @param {Controller} app
  * @returns {ParityHost}
  */
@@ -77,9 +82,10 @@ export function parityHost(app) {
   return {
     context() {
       const s = app.state;
-      if (s.mode !== 'surface' || !app.surface) return null;
+      const network = s.mode === 'network';
+      if (!network && (s.mode !== 'surface' || !app.surface)) return null;
       const legends = app.raceCmds.legends();
-      const start = app.start();
+      const start = network ? null : app.start();
       const runs = app.raceCmds.shownRuns().map((run, index) => {
         const l = legends[index];
         const track = app.p.store.get(l.id);
@@ -88,13 +94,14 @@ export function parityHost(app) {
           label: l.label,
           color: l.color,
           index,
-          body: parityBody(s, run, start),
+          url: start ? '/api/parity' : '/api/parity/network',
+          body: start ? parityBody(s, run, start) : networkParityBody(s, run),
           noise: run.noise,
           changed: s.changes.some((c) => c.run === l.id),
           shown: track ? Math.max(0, track.length - 1) : 0,
         };
       });
-      return { runs, steps: s.steps };
+      return { kind: network ? 'network' : 'surface', runs, steps: s.steps };
     },
   };
 }
@@ -154,10 +161,11 @@ export class ParityPanel {
     if (!this.on) return;
     const ctx = this.host.context();
     if (!ctx) {
-      this.view.setStatus('Parity compares the runs of a surface or formula race.');
+      this.view.setStatus('Parity compares the runs of a surface, formula or network race.');
       return;
     }
-    const limit = Math.min(ctx.steps, PARITY_MAX_STEPS);
+    this.view.setKind(ctx.kind);
+    const limit = Math.min(ctx.steps, ctx.kind === 'network' ? NETWORK_PARITY_MAX_STEPS : PARITY_MAX_STEPS);
     const now = performance.now();
     const ids = new Set(ctx.runs.map((r) => r.id));
     for (const id of this.entries.keys()) if (!ids.has(id)) this.entries.delete(id);
@@ -211,7 +219,7 @@ export class ParityPanel {
     /** @type {string | null} */
     let error = null;
     try {
-      result = await fetchParity({ ...run.body, steps }, abort.signal);
+      result = await fetchParity(run.url, { ...run.body, steps }, abort.signal);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }

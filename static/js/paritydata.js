@@ -3,9 +3,12 @@
  * The numbers of the parity panel, with no DOM: the `POST /api/parity` body of one run (a
  * `POST /api/trajectory` body), how many steps to ask for, and the largest difference so far
  * between our path and a library's. The server answers (GUIDE, REST):
- * `{"ours": {"points", "status", "steps"}, "libraries": {name: {"points", "max_diff", "notes"} | {"unavailable"}}}`.
+ * `{"ours": {"points", "status", "steps"}, "libraries": {name: {"points", "max_diff", "notes"} | {"unavailable"}}}`;
+ * for a network race `POST /api/parity/network` (docs/libraries.md, Networks) answers per library
+ * `{"diff", "max_diff", "loss", "notes"}`: the largest weight difference per step, no weights.
  */
 import { CUSTOM } from './state.js';
+import { problemOf } from './modes.js';
 
 /** @typedef {import('./state.js').AppState} AppState */
 /** @typedef {import('./state.js').RunState} RunState */
@@ -17,10 +20,17 @@ import { CUSTOM } from './state.js';
  * @property {number} max_diff  the largest |coordinate difference| over the steps both have
  * @property {Note[]} notes
  */
-/** @typedef {LibraryPath | {unavailable: string}} LibraryResult */
+/**
+ * @typedef {Object} LibraryWeights  a network run's library: its weights' distance from ours
+ * @property {number[]} diff  per step, the largest |w − w'| over the weights
+ * @property {number} max_diff
+ * @property {number[]} loss
+ * @property {Note[]} notes
+ */
+/** @typedef {LibraryPath | LibraryWeights | {unavailable: string}} LibraryResult */
 /**
  * @typedef {Object} ParityResult
- * @property {{points: Point[], status: string, steps: number}} ours
+ * @property {{points?: Point[], loss?: number[], status: string, steps: number}} ours
  * @property {Record<string, LibraryResult>} libraries
  */
 
@@ -29,6 +39,8 @@ import { CUSTOM } from './state.js';
  * longer than this is compared over its first PARITY_MAX_STEPS steps.
  */
 export const PARITY_MAX_STEPS = 5000;
+/** The same for a network race (MAX_STEPS in server/inside/network_parity.py). */
+export const NETWORK_PARITY_MAX_STEPS = 500;
 /** The first request covers this many steps; each next one twice the last, as the race goes on. */
 export const FIRST_STEPS = 128;
 
@@ -62,6 +74,18 @@ export function parityBody(s, run, start) {
     noise: run.noise,
     seed: s.seed,
   };
+}
+
+/**
+ * The body of `POST /api/parity/network` for one run of a network race, without `steps`: the
+ * start message's `network`, so the weights start where the race's do (its seed).
+ * @param {AppState} s
+ * @param {RunState} run
+ * @returns {Record<string, unknown>}
+ */
+export function networkParityBody(s, run) {
+  const { torch: _, ...network } = /** @type {Record<string, unknown>} */ (problemOf(s).network);
+  return { network, optimizer: run.optimizer, hyper: { ...run.hyper }, schedule: run.schedule, noise: run.noise, seed: s.seed };
 }
 
 /**
@@ -103,6 +127,24 @@ export function runningMax(ours, theirs) {
     if (d > m) m = d;
     out[k] = m;
   }
+  return out;
+}
+
+/**
+ * A library's running largest difference from ours: over x and y on a surface, over every
+ * weight of a network (whose answer has the per-step differences).
+ * @param {ParityResult} result
+ * @param {LibraryPath | LibraryWeights} lib
+ * @returns {number[]}
+ */
+export function differenceSeries(result, lib) {
+  if (!('diff' in lib)) return runningMax(result.ours.points ?? [], lib.points);
+  const out = new Array(lib.diff.length);
+  let m = 0;
+  lib.diff.forEach((d, k) => {
+    if (d > m) m = d;
+    out[k] = m;
+  });
   return out;
 }
 

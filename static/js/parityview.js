@@ -11,11 +11,13 @@ import { formatValue } from './palette.js';
 import { plotConfig, plotly } from './plotkit.js';
 import { baseLayout, drawFigure, gridAxis, axisTitle } from './figure.js';
 import { NORMAL_THEME } from './theme.js';
-import { isUnavailable, library, noteParts, runningMax, stepOfMax } from './paritydata.js';
+import { differenceSeries, isUnavailable, library, noteParts, stepOfMax } from './paritydata.js';
 
 /** @typedef {import('./theme.js').Theme} Theme */
 /** @typedef {import('./paritydata.js').ParityResult} ParityResult */
 /** @typedef {import('./paritydata.js').LibraryPath} LibraryPath */
+/** @typedef {import('./paritydata.js').LibraryWeights} LibraryWeights */
+/** @typedef {'surface' | 'network'} ParityKind */
 /**
  * @typedef {Object} RunShown  what the card shows of one run
  * @property {string} id
@@ -28,6 +30,17 @@ import { isUnavailable, library, noteParts, runningMax, stepOfMax } from './pari
  * @property {string[]} remarks  the panel's own words about this comparison
  */
 /** @typedef {{library: string, reason: string, runs: string[] | null}} Missing  `runs` null: every run */
+
+/** What the card compares, in words, by the kind of race. */
+const ABOUT = {
+  surface:
+    'Each run from step 0 with the settings its card shows, stepped by us and by each library in float64 from the same start, ' +
+    'with the same closed-form gradients: the chart is the largest coordinate difference so far, up to the step the race has reached.',
+  network:
+    "Each run from step 0 with the settings its card shows, its weights stepped by us and by each library's optimizer in float64 from the same initial weights. " +
+    "Before each update every library gets our backprop gradient at its own weights, on the same mini-batch (not autograd, unlike the streamed ~torch twin), " +
+    'so the chart is the largest weight difference so far made by the optimizers alone, up to the step the race has reached.',
+};
 
 /** @param {number} v  a difference; 0 has no place on a log axis, so it leaves a gap */
 const onLog = (v) => (v > 0 ? v : null);
@@ -68,8 +81,8 @@ class RunBlock {
     const rows = [];
     for (const [key, lib] of Object.entries(result.libraries)) {
       if (isUnavailable(lib)) continue;
-      const path = /** @type {LibraryPath} */ (lib);
-      this.series.push({ key, series: runningMax(result.ours.points, path.points) });
+      const path = /** @type {LibraryPath | LibraryWeights} */ (lib);
+      this.series.push({ key, series: differenceSeries(result, path) });
       const info = library(key);
       const value = el('dd', { class: 'parity-value' });
       this.values.set(key, value);
@@ -223,17 +236,13 @@ export class ParityView {
     this.heading = el('h2', { id: 'parity-title', tabindex: '-1', text: 'Parity: our numpy beside PyTorch, JAX and Keras' });
     const close = el('button', { type: 'button', id: 'parity-close', class: 'icon-button', 'aria-label': 'Close the parity panel (Esc)', title: 'Close (Esc)', text: '✕' });
     close.addEventListener('click', () => on.close());
+    this.about = el('p', { id: 'parity-about', class: 'summary', text: ABOUT.surface });
     this.status = el('p', { id: 'parity-status', class: 'summary', role: 'status', 'aria-live': 'polite' });
     this.missing = el('ul', { id: 'parity-unavailable', class: 'parity-unavailable', 'aria-label': 'Libraries not compared' });
     this.runs = el('div', { id: 'parity-runs', class: 'parity-runs' });
     card.replaceChildren(
       el('div', { class: 'result-head' }, [this.heading, close]),
-      el('p', {
-        class: 'summary',
-        text:
-          'Each run from step 0 with the settings its card shows, stepped by us and by each library in float64 from the same start, ' +
-          'with the same closed-form gradients: the chart is the largest coordinate difference so far, up to the step the race has reached.',
-      }),
+      this.about,
       this.status,
       this.missing,
       this.runs,
@@ -248,6 +257,11 @@ export class ParityView {
     /** @type {Map<string, RunBlock>} */
     this.blocks = new Map();
     this.missingKey = '';
+  }
+
+  /** @param {ParityKind} kind  what the runs compared are: paths on a surface, or weights */
+  setKind(kind) {
+    if (this.about.textContent !== ABOUT[kind]) this.about.textContent = ABOUT[kind];
   }
 
   /** @param {Theme} theme  the next draw redraws every chart in it */
